@@ -1,0 +1,52 @@
+# Tandem: `make run` runs the whole system, `make test` runs the test suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, or installed into .tools/ from PyPI on first use.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PYTHON ?= python3
+
+.PHONY: help install run test lint fmt migrate revision seed-demo bench-api bench-matching clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.synced ## install the locked dependencies into .venv
+
+run: install ## migrate, seed an empty database, then run the API (127.0.0.1:8000) and the worker
+	$(UV) run --frozen tandem run
+
+test: install ## run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, or embedded servers)
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy shared services
+
+fmt: install ## format and fix what ruff can
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+migrate: install ## apply pending migrations
+	$(UV) run --frozen tandem migrate
+
+revision: install ## new migration from the models: make revision m="what changed"
+	$(UV) run --frozen alembic revision --autogenerate -m "$(m)"
+
+bench-api: install ## API throughput and latency against a raw floor (see README)
+	$(UV) run --frozen python -m bench.api $(BENCH_ARGS)
+
+bench-matching: install ## matching engine at four scales against a reference LP (see README)
+	$(UV) run --frozen python -m bench.matching_solve $(BENCH_ARGS)
+
+clean: ## remove local data of the embedded servers (.tandem/)
+	rm -rf .tandem

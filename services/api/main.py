@@ -1,0 +1,60 @@
+"""The API process: app factory and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.api import problems
+from services.api.middleware import EdgeMiddleware, Metrics
+from services.api.routers import health, matching, secretariats
+from shared.config import Settings, get_settings
+from shared.db import create_engine, create_session_factory
+from shared.queue import lazy_queue
+
+DESCRIPTION = """\
+Tandem is the backend in which the CITES and CMS secretariats keep their joint activities
+and lend each other ICT and staff support in times of high workload.
+
+Every `/v1` route needs `Authorization: Bearer <api key>`. Errors are RFC 9457 problem
+details (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API application; connections are opened in the lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.require_database_url(),
+            pool_size=settings.db_pool_size,
+            application_name="tandem-api",
+        )
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        # Lazy: the API starts and serves writes while Redis is down (the outbox keeps intent).
+        app.state.queue = lazy_queue(settings.require_redis_url(), settings.queue_name)
+        try:
+            yield
+        finally:
+            await app.state.queue.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Tandem",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    problems.install(app)
+    app.add_middleware(EdgeMiddleware, metrics=app.state.metrics)
+    app.include_router(health.router)
+    app.include_router(secretariats.router, prefix="/v1")
+    app.include_router(matching.router, prefix="/v1")
+    return app

@@ -1,0 +1,1 @@
+"""Matching of workload requests to capacity offers."""

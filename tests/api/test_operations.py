@@ -1,0 +1,80 @@
+"""Operations routes, request ids, problem details for framework errors, body limit."""
+
+from __future__ import annotations
+
+import httpx
+
+from services.api.main import create_app
+from shared.config import Settings
+
+
+async def test_healthz_answers_without_dependencies(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_ready_when_database_and_redis_are_up(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readyz_names_the_part_that_is_down(settings: Settings) -> None:
+    broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    app = create_app(broken)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            response = await c.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"].startswith("redis unreachable")
+    assert "redis" in body["detail"]
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "sync-job-42"})
+    assert given.headers["x-request-id"] == "sync-job-42"
+    generated = await client.get("/healthz")
+    assert len(generated.headers["x-request-id"]) == 32
+    hostile = await client.get("/healthz", headers={"X-Request-ID": "a b\tc"})
+    assert hostile.headers["x-request-id"] != "a b\tc"
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    line = next(
+        line
+        for line in response.text.splitlines()
+        if line.startswith("tandem_http_requests_total{")
+        and 'route="/healthz"' in line
+        and 'status="200"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) == 2.0
+    assert "tandem_http_request_duration_seconds_bucket" in response.text
+
+
+async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["status"] == 404
+    wrong = await client.delete("/healthz")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == "application/problem+json"
+
+
+async def test_body_over_one_mebibyte_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/matching/runs", content=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "1048576" in response.json()["detail"]

@@ -1,0 +1,145 @@
+"""Fixtures: a fresh database per run on real PostgreSQL, real Redis, the app in-process, and
+the real worker process on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.api.main import create_app
+from shared.config import Settings
+from shared.db import create_engine, create_session_factory
+from shared.migrate import upgrade_head
+from tests.servers import TestServers, database_url_for, start_process, stop_process
+
+# Tables whose rows a test may create; emptied after each test. Secretariats are reset.
+KEEP_TABLES = {"alembic_version", "secretariat"}
+
+
+def _asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    srv = TestServers()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: TestServers, run_id: str) -> Iterator[str]:
+    """A database made for this run and migrated to head; dropped at the end."""
+    name = f"tandem_test_{run_id}"
+    admin = _asyncpg_dsn(servers.admin_database_url)
+
+    async def admin_exec(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin_exec(f'CREATE DATABASE "{name}"'))
+    url = database_url_for(servers.admin_database_url, name)
+    upgrade_head(url)
+    yield url
+    asyncio.run(admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, servers: TestServers, run_id: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=servers.redis_url,
+        queue_name=f"tandem-test-{run_id}",
+        log_level="WARNING",
+        api_key_cache_seconds=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def process_env(settings: Settings) -> dict[str, str]:
+    """Environment for a real API or worker process of this run."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        QUEUE_NAME=settings.queue_name,
+        LOG_LEVEL="INFO",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(settings.require_database_url(), pool_size=5)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture(autouse=True)
+async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Each test starts from the migrated state: rows made by the previous test are removed."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    engine: AsyncEngine = request.getfixturevalue("engine")
+    async with engine.begin() as conn:
+        tables = (
+            await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        ).scalars()
+        to_empty = [t for t in tables if t not in KEEP_TABLES]
+        if to_empty:
+            await conn.execute(text(f"TRUNCATE {', '.join(to_empty)} RESTART IDENTITY CASCADE"))
+        await conn.execute(text("DELETE FROM secretariat WHERE code NOT IN ('CITES', 'CMS')"))
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.require_redis_url())
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tandem.test") as c:
+        yield c
+
+
+@pytest.fixture
+def worker(process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The real worker process (`python -m services.worker`) for this run's queue."""
+    proc = start_process("services.worker", process_env, tmp_path / "worker.log")
+    yield proc
+    stop_process(proc)
