@@ -53,5 +53,93 @@ def migrate() -> None:
     typer.echo("migrations applied")
 
 
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _in_session(url: str, work):  # type: ignore[no-untyped-def]
+    """Run `work(session)` in one committed transaction on `url`."""
+    import asyncio
+
+    from shared.db import create_engine, create_session_factory, session_scope
+
+    async def main():  # type: ignore[no-untyped-def]
+        engine = create_engine(url, pool_size=1, application_name="tandem-cli")
+        try:
+            async with session_scope(create_session_factory(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str = typer.Option(..., "--name", help="A unique name, e.g. cites-website-sync"),
+    secretariat: str | None = typer.Option(
+        None, "--secretariat", help="The key's secretariat (none: an admin key)"
+    ),
+    scopes: str = typer.Option(..., "--scopes", help="Comma-separated: read,write,approve,admin"),
+) -> None:
+    """Create an API key and print it (alone, on the last line; it is not shown again)."""
+    from shared.errors import AppError
+    from shared.keys import service
+
+    settings = get_settings()
+    try:
+        with database_url(settings) as url:
+            key, raw = _in_session(
+                url,
+                lambda s: service.create_key(s, name.strip(), secretariat, scopes.split(",")),
+            )
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+    owner = key.secretariat_code or "admin, no secretariat"
+    typer.echo(f"created API key {key.name} ({owner}; scopes {','.join(key.scopes)})")
+    typer.echo("store it now: it is not shown again")
+    typer.echo(raw)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    from shared.keys import service
+
+    settings = get_settings()
+    with database_url(settings) as url:
+        keys = _in_session(url, service.list_keys)
+    typer.echo(
+        f"{'NAME':<28} {'PREFIX':<12} {'SECRETARIAT':<12} {'SCOPES':<26} {'LAST USED':<20} STATE"
+    )
+    for k in keys:
+        used = k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never"
+        state = "revoked" if k.revoked_at else "active"
+        typer.echo(
+            f"{k.name:<28} {k.prefix:<12} {k.secretariat_code or '-':<12} "
+            f"{','.join(k.scopes):<26} {used:<20} {state}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str = typer.Argument(..., help="The key's name")) -> None:
+    """Revoke an API key by name."""
+    from shared.errors import AppError
+    from shared.keys import service
+
+    settings = get_settings()
+    try:
+        with database_url(settings) as url:
+            _in_session(url, lambda s: service.revoke_by_name(s, name))
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+    typer.echo(f"revoked API key {name}")
+
+
 if __name__ == "__main__":
     app()

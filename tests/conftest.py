@@ -21,6 +21,7 @@ from services.api.main import create_app
 from shared.config import Settings
 from shared.db import create_engine, create_session_factory
 from shared.migrate import upgrade_head
+from tests.factories import Keys, make_keys
 from tests.servers import TestServers, database_url_for, start_process, stop_process
 
 # Tables whose rows a test may create; emptied after each test. Secretariats are reset.
@@ -135,6 +136,12 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://tandem.test") as c:
         yield c
+
+
+@pytest.fixture
+async def keys(session_factory: async_sessionmaker[AsyncSession]) -> Keys:
+    """API keys of the usual callers (made afresh for each test)."""
+    return await make_keys(session_factory)
 
 
 @pytest.fixture

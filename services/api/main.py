@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from services.api import problems
+from services.api.auth import KeyCache
 from services.api.middleware import EdgeMiddleware, Metrics
-from services.api.routers import health, matching, secretariats
+from services.api.routers import activities, api_keys, health, matching, meetings, secretariats
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_session_factory
 from shared.queue import lazy_queue
@@ -44,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.queue.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package: /docs works with no network.
+    app = FastAPIOffline(
         title="Tandem",
         version="1.0.0",
         description=DESCRIPTION,
@@ -52,9 +55,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     problems.install(app)
     app.add_middleware(EdgeMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
-    app.include_router(secretariats.router, prefix="/v1")
-    app.include_router(matching.router, prefix="/v1")
+    for router in (
+        secretariats.router,
+        meetings.router,
+        activities.router,
+        api_keys.router,
+        matching.router,
+    ):
+        app.include_router(router, prefix="/v1")
     return app

@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.serialization import dumps
+
 
 def _json_dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
+    return dumps(value).decode()
 
 
 def create_engine(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.errors import Conflict, Unprocessable
 from shared.models import Secretariat
-from shared.secretariats.schemas import SecretariatRead
+from shared.secretariats.schemas import SecretariatCreate, SecretariatRead
 
 
 async def list_secretariats(session: AsyncSession) -> list[SecretariatRead]:
@@ -19,3 +22,31 @@ async def list_secretariats(session: AsyncSession) -> list[SecretariatRead]:
         )
     ).mappings()
     return [SecretariatRead.model_validate(dict(r)) for r in rows]
+
+
+async def ensure_exist(session: AsyncSession, codes: Iterable[str], field: str) -> None:
+    """422 naming the codes that are not secretariats."""
+    wanted = set(codes)
+    if not wanted:
+        return
+    found = set(
+        (await session.scalars(select(Secretariat.code).where(Secretariat.code.in_(wanted)))).all()
+    )
+    missing = sorted(wanted - found)
+    if missing:
+        raise Unprocessable(
+            f"Unknown secretariat(s) in {field}: {', '.join(missing)}.",
+            errors=[
+                {"field": f"body.{field}", "message": f"unknown secretariat {m}", "type": "unknown"}
+                for m in missing
+            ],
+        )
+
+
+async def create(session: AsyncSession, data: SecretariatCreate) -> SecretariatRead:
+    """Add a secretariat; 409 if the code is taken."""
+    if await session.get(Secretariat, data.code) is not None:
+        raise Conflict(f"Secretariat {data.code} exists already.")
+    session.add(Secretariat(code=data.code, name=data.name, duty_station=data.duty_station))
+    await session.flush()
+    return SecretariatRead.model_validate(data.model_dump())

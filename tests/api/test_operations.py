@@ -74,7 +74,7 @@ async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncCl
 
 
 async def test_body_over_one_mebibyte_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/matching/runs", content=b"x" * (1024 * 1024 + 1))
+    response = await client.post("/v1/activities", content=b"x" * (1024 * 1024 + 1))
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert "1048576" in response.json()["detail"]

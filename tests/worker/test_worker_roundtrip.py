@@ -7,16 +7,18 @@ import subprocess
 
 import httpx
 
+from tests.factories import Keys
+
 
 async def test_matching_run_queued_by_the_api_is_run_by_the_worker(
-    client: httpx.AsyncClient, worker: subprocess.Popen[bytes]
+    client: httpx.AsyncClient, keys: Keys, worker: subprocess.Popen[bytes]
 ) -> None:
-    queued = await client.post("/v1/matching/runs")
+    queued = await client.post("/v1/matching/runs", headers=keys.admin)
     assert queued.status_code == 202
     run = queued.json()
     assert run["status"] == "queued"
     for _ in range(150):
-        current = (await client.get(f"/v1/matching/runs/{run['id']}")).json()
+        current = (await client.get(f"/v1/matching/runs/{run['id']}", headers=keys.admin)).json()
         if current["status"] == "succeeded":
             break
         await asyncio.sleep(0.1)

@@ -1,0 +1,165 @@
+"""HTTP conventions every route follows: JSON bodies, ETags, preconditions, idempotent POSTs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import Request
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from shared.errors import BadRequest, Unprocessable
+from shared.models import IdempotencyRecord
+from shared.policy import Principal
+from shared.serialization import dumps
+
+JSON = "application/json"
+_IDEMPOTENCY_KEY_OK = re.compile(r"^[\x21-\x7e]{1,255}$")
+_ETAG_VALUE = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response serialised by orjson (dates as YYYY-MM-DD, timestamps RFC 3339)."""
+    return Response(dumps(body), status_code=status_code, media_type=JSON, headers=headers)
+
+
+def etag(version: int) -> str:
+    """The strong ETag of an object's version."""
+    return f'"{version}"'
+
+
+def _etag_versions(header: str) -> set[int] | None:
+    """Versions named by an If-Match / If-None-Match header; None for '*'."""
+    values: set[int] = set()
+    for part in header.split(","):
+        part = part.strip()
+        if part == "*":
+            return None
+        match = _ETAG_VALUE.match(part)
+        if match is None:
+            raise BadRequest(
+                f"Malformed entity tag {part!r}: send the ETag of a previous response."
+            )
+        values.add(int(match.group(1)))
+    return values
+
+
+def object_response(
+    request: Request, body: dict[str, Any], status_code: int = 200, **headers: str
+) -> Response:
+    """One object with its ETag; 304 when If-None-Match names the current version."""
+    tag = etag(body["version"])
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and request.method in {"GET", "HEAD"}:
+        versions = _etag_versions(if_none_match)
+        if versions is None or body["version"] in versions:
+            return Response(status_code=304, headers={"ETag": tag})
+    return json_response(body, status_code, {"ETag": tag, **headers})
+
+
+def expected_version(request: Request) -> int | None:
+    """The version an If-Match header requires (None when absent or '*')."""
+    header = request.headers.get("if-match")
+    if not header:
+        return None
+    versions = _etag_versions(header)
+    if versions is None:
+        return None
+    if len(versions) != 1:
+        raise BadRequest("If-Match must name exactly one entity tag.")
+    return versions.pop()
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    except orjson.JSONDecodeError:
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.url.path.encode(), canonical):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+async def idempotent(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    ttl_hours: int,
+    produce: Callable[[], Awaitable[Response]],
+) -> Response:
+    """Run a creating POST once per Idempotency-Key: a retry with the same body gets the first
+    response again; with another body, 422. Concurrent retries wait for the first to commit."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await produce()
+    if not _IDEMPOTENCY_KEY_OK.match(key):
+        raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    request_hash = _request_hash(request, await request.body())
+    # Expired records are forgotten, so the key can be used again.
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == principal.key_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at < _ago(ttl_hours),
+        )
+    )
+    # The placeholder row is the lock: a concurrent request with the same key blocks on it
+    # until this transaction commits (then replays) or rolls back (then runs itself).
+    claimed = await session.execute(
+        insert(IdempotencyRecord)
+        .values(
+            api_key_id=principal.key_id,
+            key=key,
+            request_hash=request_hash,
+            status_code=0,
+            headers={},
+            body=b"",
+        )
+        .on_conflict_do_nothing()
+        .returning(IdempotencyRecord.key)
+    )
+    if claimed.first() is None:
+        stored = (
+            await session.execute(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.api_key_id == principal.key_id,
+                    IdempotencyRecord.key == key,
+                )
+            )
+        ).scalar_one()
+        if stored.request_hash != request_hash:
+            raise Unprocessable(
+                "This Idempotency-Key was used with a different request body; "
+                "use a new key for a new request.",
+                type_slug="idempotency-key-reused",
+            )
+        return Response(
+            stored.body,
+            status_code=stored.status_code,
+            headers={**stored.headers, "Idempotent-Replayed": "true"},
+            media_type=JSON,
+        )
+    response = await produce()
+    kept = {k: v for k, v in response.headers.items() if k.lower() in {"etag", "location"}}
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.api_key_id == principal.key_id, IdempotencyRecord.key == key)
+        .values(status_code=response.status_code, headers=kept, body=bytes(response.body))
+    )
+    return response
+
+
+def _ago(hours: int) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) - timedelta(hours=hours)

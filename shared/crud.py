@@ -1,0 +1,135 @@
+"""The write path every resource shares: lock, check the version, apply, bump, record."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import changes
+from shared.errors import Conflict, NotFound, PreconditionFailed
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Resource(Generic[M]):
+    """How one resource type is stored and shown."""
+
+    feed_type: str  # name in the change feed, e.g. "activity"
+    label: str  # name in messages, e.g. "activity"
+    path: str  # collection path, e.g. "/v1/activities"
+    model: type[M]
+    to_api: Callable[[Any], dict[str, Any]]
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+async def get_for_update(session: AsyncSession, res: Resource[M], ident: uuid.UUID) -> M:
+    """The object, locked for this transaction, or NotFound."""
+    obj = await session.get(res.model, ident, with_for_update=True)
+    if obj is None:
+        raise NotFound(f"No {res.label} {ident}.")
+    return obj
+
+
+def check_version(res: Resource[Any], obj: Any, expected: int | None) -> None:
+    """412 when the caller's If-Match names another version than the stored one."""
+    if expected is not None and obj.version != expected:
+        raise PreconditionFailed(
+            f"The {res.label} is at version {obj.version}, not {expected}: "
+            "fetch it again and reapply your change.",
+            current_version=obj.version,
+        )
+
+
+async def insert(session: AsyncSession, res: Resource[M], values: dict[str, Any]) -> M:
+    """Create an object and record it in the change feed."""
+    obj = res.model(**values)
+    session.add(obj)
+    await session.flush()
+    await changes.record(session, res.feed_type, obj.id, "create", obj.version, res.to_api(obj))  # type: ignore[attr-defined]
+    return obj
+
+
+async def update(
+    session: AsyncSession,
+    res: Resource[M],
+    obj: M,
+    values: dict[str, Any],
+    expected_version: int | None = None,
+) -> bool:
+    """Apply `values` to a locked object; bump its version only when something changed."""
+    check_version(res, obj, expected_version)
+    changed = {k: v for k, v in values.items() if getattr(obj, k) != v}
+    if not changed:
+        return False
+    for key, value in changed.items():
+        setattr(obj, key, value)
+    obj.version += 1  # type: ignore[attr-defined]
+    obj.updated_at = datetime.now(UTC)  # type: ignore[attr-defined]
+    await session.flush()
+    await changes.record(session, res.feed_type, obj.id, "update", obj.version, res.to_api(obj))  # type: ignore[attr-defined]
+    return True
+
+
+async def lock_external_ref(
+    session: AsyncSession, res: Resource[Any], source: str, ext_id: str
+) -> None:
+    """Serialise writers of one external reference (two sync jobs upserting it at once)."""
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(f"{res.feed_type}:{source}:{ext_id}", 0)
+            )
+        )
+    )
+
+
+async def find_by_external_ref(
+    session: AsyncSession, res: Resource[M], source: str, ext_id: str, *, lock: bool = False
+) -> M | None:
+    """The object carrying this external reference, if any."""
+    model: Any = res.model
+    stmt = select(model).where(model.external_source == source, model.external_id == ext_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def ensure_external_ref_free(
+    session: AsyncSession, res: Resource[Any], ref: dict[str, str] | None, own_id: uuid.UUID | None
+) -> None:
+    """409 when another object of this type already carries the reference."""
+    if ref is None:
+        return
+    other = await find_by_external_ref(session, res, ref["source"], ref["id"])
+    if other is not None and other.id != own_id:
+        raise Conflict(
+            f"Another {res.label} ({other.id}) has external_ref {ref['source']}/{ref['id']}; "
+            f"use PUT {res.path}/by-ref/{ref['source']}/{ref['id']} to update it.",
+            existing_id=str(other.id),
+        )
+
+
+def external_ref(obj: Any) -> dict[str, str] | None:
+    """The API form of an object's external reference."""
+    if obj.external_source is None:
+        return None
+    return {"source": obj.external_source, "id": obj.external_id}

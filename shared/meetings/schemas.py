@@ -1,0 +1,74 @@
+"""Meeting schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from shared.schemas import InputModel, OutputModel
+from shared.types import Day, ExternalRef, Locode, MeetingCode, SecretariatCode, ShortText, Title
+
+EXAMPLE: dict[str, Any] = {
+    "code": "CITES SC61",
+    "title": "Sixty-first meeting of the CITES Standing Committee",
+    "secretariat": "CITES",
+    "body": "Standing Committee",
+    "location": "CH GVA",
+    "start_date": "2011-08-15",
+    "end_date": "2011-08-19",
+}
+
+
+class MeetingWrite(InputModel):
+    """The writable fields of a meeting, all required (create, by-ref upsert)."""
+
+    model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
+
+    code: MeetingCode
+    title: Title
+    secretariat: SecretariatCode = Field(description="The secretariat that holds the meeting")
+    body: ShortText = Field(description="Governing body, e.g. Conference of the Parties")
+    location: Locode
+    start_date: Day
+    end_date: Day
+    external_ref: ExternalRef | None = None
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> MeetingWrite:
+        if self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        return self
+
+
+class MeetingUpdate(InputModel):
+    """A JSON merge patch of a meeting's writable fields."""
+
+    model_config = {"json_schema_extra": {"examples": [{"title": "SC61 (resumed)"}]}}
+
+    code: MeetingCode | None = None
+    title: Title | None = None
+    secretariat: SecretariatCode | None = None
+    body: ShortText | None = None
+    location: Locode | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    external_ref: ExternalRef | None = None
+
+
+class MeetingRead(OutputModel):
+    id: uuid.UUID
+    code: str
+    title: str
+    secretariat: str
+    body: str
+    location: str
+    start_date: date
+    end_date: date
+    status: Literal["scheduled", "cancelled"]
+    external_ref: ExternalRef | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,87 @@
+"""Field types with their limits, shared by every schema."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+LOCODE_PATTERN = r"^[A-Z]{2} [A-Z2-9]{3}$"
+SECRETARIAT_PATTERN = r"^[A-Z][A-Z0-9-]{1,15}$"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(value: str) -> str:
+    """Refuse text PostgreSQL cannot store or a reader cannot see (NUL, controls, surrogates)."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+def _no_newline(value: str) -> str:
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_clean),
+    AfterValidator(_no_newline),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_clean),
+    AfterValidator(_no_newline),
+]
+LongText = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_clean)]
+Locode = Annotated[
+    str,
+    StringConstraints(pattern=LOCODE_PATTERN, min_length=6, max_length=6),
+    Field(description="UN/LOCODE: country, space, place (e.g. `CH GVA`)", examples=["CH GVA"]),
+]
+SecretariatCode = Annotated[
+    str,
+    StringConstraints(pattern=SECRETARIAT_PATTERN, max_length=16),
+    Field(examples=["CITES"]),
+]
+MeetingCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=2, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$"
+    ),
+    Field(examples=["CITES SC61"]),
+]
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=50,
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+    ),
+    Field(description="lower-case tag of letters, digits and hyphens", examples=["meeting-prep"]),
+]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+
+
+class ExternalRef(BaseModel):
+    """The same object's identity in another system."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    ] = Field(examples=["cites-website"])
+    id: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    ] = Field(examples=["activity-1234"])
