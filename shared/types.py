@@ -6,7 +6,14 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 LOCODE_PATTERN = r"^[A-Z]{2} [A-Z2-9]{3}$"
 SECRETARIAT_PATTERN = r"^[A-Z][A-Z0-9-]{1,15}$"
@@ -85,3 +92,34 @@ class ExternalRef(BaseModel):
     id: Annotated[
         str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = Field(examples=["activity-1234"])
+
+
+def _normalise_skill(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _dedupe_sorted(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+Skill = Annotated[
+    str,
+    BeforeValidator(_normalise_skill),
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9-]*$"),
+    Field(
+        description="skill tag: trimmed, lower-cased, letters, digits and hyphens",
+        examples=["av-streaming"],
+        json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9-]*\s*$"},
+    ),
+]
+Skills = Annotated[
+    list[Skill],
+    Field(max_length=20, description="at most 20 skill tags; duplicates are merged, sorted"),
+    AfterValidator(_dedupe_sorted),
+]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_clean),
+    Field(description="why (kept in the history)", examples=["Team needed for the CoP"]),
+]
