@@ -38,7 +38,35 @@ def run() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level, "launcher")
-    raise typer.Exit(Launcher(settings).run())
+    raise typer.Exit(Launcher(settings, seed=_seed_if_empty).run())
+
+
+def _seed_if_empty(url: str) -> None:
+    """A newcomer's first `make run` shows data at once."""
+    import logging
+
+    from shared import demo
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        if await demo.is_empty(session):
+            return await demo.seed_demo(session)
+        return None
+
+    seeded = _in_session(url, work)
+    if seeded:
+        logging.getLogger("tandem.launcher").info("demo data loaded", extra=seeded)
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo data set (meetings, joint activities, support); safe to run again."""
+    from shared import demo
+
+    settings = get_settings()
+    configure_logging(settings.log_level, "seed-demo")
+    with database_url(settings) as url:
+        created = _in_session(url, demo.seed_demo)
+    typer.echo(f"demo data loaded: {created}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -78,7 +79,22 @@ Tag = Annotated[
     ),
     Field(description="lower-case tag of letters, digits and hyphens", examples=["meeting-prep"]),
 ]
-Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="YYYY-MM-DD"),
+]
 
 
 class ExternalRef(BaseModel):
@@ -92,6 +108,24 @@ class ExternalRef(BaseModel):
     id: Annotated[
         str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = Field(examples=["activity-1234"])
+
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 timestamp with a zone, e.g. 2026-11-28T09:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    Field(description="RFC 3339 timestamp with a zone", examples=["2026-11-28T09:00:00Z"]),
+]
 
 
 def _normalise_skill(value: object) -> object:

@@ -20,9 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.api.main import create_app
 from shared.config import Settings
 from shared.db import create_engine, create_session_factory
+from shared.embedded import free_port
 from shared.migrate import upgrade_head
 from tests.factories import Keys, make_keys
-from tests.servers import TestServers, database_url_for, start_process, stop_process
+from tests.servers import (
+    TestServers,
+    database_url_for,
+    start_process,
+    stop_process,
+    wait_for,
+)
 
 # Tables whose rows a test may create; emptied after each test. Secretariats are reset.
 KEEP_TABLES = {"alembic_version", "secretariat"}
@@ -142,6 +149,30 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
 async def keys(session_factory: async_sessionmaker[AsyncSession]) -> Keys:
     """API keys of the usual callers (made afresh for each test)."""
     return await make_keys(session_factory)
+
+
+@pytest.fixture(scope="session")
+def live_api(
+    process_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real API process (uvicorn over a socket) for this run; yields its base URL."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("live-api") / "api.log"
+    env = {**process_env, "API_PORT": str(port), "LOG_LEVEL": "WARNING"}
+    proc = start_process("services.api", env, log)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    if not wait_for(ready, timeout=30):
+        stop_process(proc)
+        raise RuntimeError(f"API process did not start: {log.read_text()}")
+    yield base
+    stop_process(proc)
 
 
 @pytest.fixture

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
 from shared.config import Settings
+from shared.errors import BadRequest
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -38,3 +41,41 @@ def get_settings_dep(request: Request) -> Settings:
 # so a client that sees 2xx can read its write from any connection.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def _allowed_query(route: APIRoute) -> frozenset[str]:
+    names = _ALLOWED_QUERY.get(id(route))
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        _ALLOWED_QUERY[id(route)] = names
+    return names
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+# Routes live as long as the app; keyed by identity (APIRoute is not hashable).
+_ALLOWED_QUERY: dict[int, frozenset[str]] = {}
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """A misspelt filter is an error, not a silently unfiltered list."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _allowed_query(route))
+    if unknown:
+        raise BadRequest(
+            f"Unknown query parameter(s): {', '.join(unknown)}.",
+            type_slug="unknown-query-parameter",
+            errors=[
+                {"field": f"query.{name}", "message": "unknown parameter", "type": "unknown"}
+                for name in unknown
+            ],
+        )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from services.api import problems
 from services.api.auth import KeyCache
+from services.api.deps import reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
 from services.api.routers import (
     activities,
@@ -79,5 +80,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         capacity_offers.router,
         allocations.router,
     ):
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app

@@ -113,6 +113,8 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such route."
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = "The request body is not valid JSON (UTF-8)."
     if exc.status_code == 405:
         detail = "This method is not allowed on this route."
     return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}) or None)

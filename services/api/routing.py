@@ -43,7 +43,7 @@ _DESCRIPTIONS = {
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the problem statuses a route may return (auth ones always)."""
-    wanted = sorted({401, 403, 422, *codes})
+    wanted = sorted({400, 401, 403, 413, 422, *codes})
     out: dict[int | str, dict[str, Any]] = {}
     for code in wanted:
         if code == 304:

@@ -121,6 +121,21 @@ class ActivityUpdate(InputModel):
 
 
 class ActivityRead(OutputModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "8d7f3c1e-2b4a-4f6e-9c0d-1a2b3c4d5e6f",
+                    "external_ref": {"source": "cms-website", "id": "activity-1234"},
+                    "version": 3,
+                    "created_at": "2026-11-28T09:00:00Z",
+                    "updated_at": "2026-11-28T10:30:00Z",
+                }
+            ]
+        }
+    }
+
     id: uuid.UUID
     title: str
     description: str

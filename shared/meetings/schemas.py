@@ -59,6 +59,22 @@ class MeetingUpdate(InputModel):
 
 
 class MeetingRead(OutputModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "3f0c6a52-8f1e-4b9e-a4f4-2f3d7f0e9b11",
+                    "status": "scheduled",
+                    "external_ref": None,
+                    "version": 1,
+                    "created_at": "2026-11-28T09:00:00Z",
+                    "updated_at": "2026-11-28T09:00:00Z",
+                }
+            ]
+        }
+    }
+
     id: uuid.UUID
     code: str
     title: str

@@ -206,3 +206,9 @@ async def test_put_by_external_ref_is_an_idempotent_upsert(
     )
     assert sorted(r.status_code for r in concurrent) == [200, 200, 200, 200, 200, 201]
     assert len({r.json()["id"] for r in concurrent}) == 1
+
+
+async def test_misspelt_filter_is_refused(client: httpx.AsyncClient, keys: Keys) -> None:
+    response = await client.get("/v1/activities", params={"stauts": "planned"}, headers=keys.cms)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "query.stauts"

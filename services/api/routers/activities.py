@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -30,7 +29,7 @@ from shared.activities.schemas import (
     Theme,
 )
 from shared.schemas import Page
-from shared.types import MeetingCode, SecretariatCode
+from shared.types import MeetingCode, SecretariatCode, Timestamp
 
 router = APIRouter(prefix="/activities", tags=["activities"])
 
@@ -51,7 +50,7 @@ async def list_activities(
         Query(min_length=1, max_length=200, description="A scientific name (any case)"),
     ] = None,
     meeting_code: Annotated[MeetingCode | None, Query()] = None,
-    updated_since: datetime | None = None,
+    updated_since: Timestamp | None = None,
     q: Annotated[
         str | None,
         Query(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -30,7 +29,7 @@ from shared.activities.schemas import MeetingActivities
 from shared.meetings import service
 from shared.meetings.schemas import MeetingRead, MeetingUpdate, MeetingWrite
 from shared.schemas import Page
-from shared.types import SecretariatCode
+from shared.types import Day, SecretariatCode, Timestamp
 
 router = APIRouter(prefix="/meetings", tags=["meetings"])
 
@@ -45,9 +44,9 @@ async def list_meetings(
     _key: ReadKey,
     secretariat: SecretariatCode | None = None,
     status: Literal["scheduled", "cancelled"] | None = None,
-    from_: Annotated[date | None, Query(alias="from", description="Ends on or after")] = None,
-    to: Annotated[date | None, Query(description="Starts on or before")] = None,
-    updated_since: datetime | None = None,
+    from_: Annotated[Day | None, Query(alias="from", description="Ends on or after")] = None,
+    to: Annotated[Day | None, Query(description="Starts on or before")] = None,
+    updated_since: Timestamp | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:

@@ -1,0 +1,39 @@
+"""Property-based tests of the whole HTTP contract from /openapi.json: no input, valid or
+hostile, gives a 5xx or a response that breaks the documented schema."""
+
+from __future__ import annotations
+
+import os
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+
+from services.api.main import create_app
+from tests.factories import Keys
+
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+    checks.negative_data_rejection,
+]
+
+
+# The document the app serves at /openapi.json, built from the app itself.
+schema = schemathesis.openapi.from_dict(create_app().openapi())
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_api_contract(case: schemathesis.Case, keys: Keys, live_api: str) -> None:
+    case.call_and_validate(base_url=live_api, headers=keys.admin, checks=CHECKS)
