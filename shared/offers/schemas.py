@@ -74,6 +74,24 @@ class CapacityOfferUpdate(InputModel):
 
 
 class CapacityOfferRead(OutputModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "0c6f1d2e-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
+                    "external_ref": {"source": "cms-hr", "id": "OFF-12"},
+                    "status": "active",
+                    "hours_proposed": 12,
+                    "hours_accepted": 18,
+                    "version": 3,
+                    "created_at": "2026-01-05T10:00:00Z",
+                    "updated_at": "2026-01-07T14:20:00Z",
+                }
+            ]
+        }
+    }
+
     id: uuid.UUID
     secretariat: str
     kind: Kind

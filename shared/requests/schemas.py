@@ -106,6 +106,25 @@ class CancelBody(InputModel):
 
 
 class WorkloadRequestRead(OutputModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "5b0e2c8a-1f3d-4e6a-9b7c-2d4f6a8b0c1e",
+                    "activity_id": None,
+                    "external_ref": None,
+                    "status": "partially_matched",
+                    "hours_proposed": 24,
+                    "hours_accepted": 16,
+                    "version": 4,
+                    "created_at": "2026-01-05T09:00:00Z",
+                    "updated_at": "2026-01-07T14:20:00Z",
+                }
+            ]
+        }
+    }
+
     id: uuid.UUID
     secretariat: str
     kind: Kind
