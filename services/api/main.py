@@ -12,7 +12,17 @@ from services.api import problems
 from services.api.auth import KeyCache
 from services.api.deps import reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
-from services.api.routers import activities, api_keys, health, matching, meetings, secretariats
+from services.api.routers import (
+    activities,
+    allocations,
+    api_keys,
+    capacity_offers,
+    health,
+    matching,
+    meetings,
+    secretariats,
+    workload_requests,
+)
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_session_factory
 from shared.queue import lazy_queue
@@ -66,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities.router,
         api_keys.router,
         matching.router,
+        workload_requests.router,
+        capacity_offers.router,
+        allocations.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app
