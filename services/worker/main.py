@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from arq import func
+from arq import cron, func
 from arq.connections import RedisSettings
 
-from services.worker.tasks import matching
+from services.worker.tasks import changes, matching
 from shared.config import get_settings
 from shared.db import create_engine, create_session_factory
 from shared.logging import configure_logging
@@ -50,7 +50,11 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = [
         func(matching.run, name="matching.run", max_tries=3, timeout=300),
     ]
-    cron_jobs: ClassVar[list[Any]] = []
+    cron_jobs: ClassVar[list[Any]] = [
+        # Feed positions for changes committed since the last read (readers also do this).
+        cron(changes.sequence, name="changes.sequence", second=set(range(0, 60, 2)), timeout=60),
+        cron(changes.prune, name="changes.prune", minute=17, second=0, timeout=600),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     health_check_interval = 30
