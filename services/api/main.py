@@ -11,7 +11,16 @@ from fastapi_offline import FastAPIOffline
 from services.api import problems
 from services.api.auth import KeyCache
 from services.api.middleware import EdgeMiddleware, Metrics
-from services.api.routers import activities, api_keys, health, matching, meetings, secretariats
+from services.api.routers import (
+    activities,
+    api_keys,
+    batch,
+    changes,
+    health,
+    matching,
+    meetings,
+    secretariats,
+)
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_session_factory
 from shared.queue import lazy_queue
@@ -65,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities.router,
         api_keys.router,
         matching.router,
+        changes.router,
+        batch.router,
     ):
         app.include_router(router, prefix="/v1")
     return app
