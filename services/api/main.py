@@ -20,6 +20,7 @@ from services.api.routers import (
     matching,
     meetings,
     secretariats,
+    webhooks,
 )
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_session_factory
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         matching.router,
         changes.router,
         batch.router,
+        webhooks.router,
     ):
         app.include_router(router, prefix="/v1")
     return app

@@ -38,6 +38,13 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/changes"): "read",
     ("POST", "/v1/activities:batch-upsert"): "write",
     ("POST", "/v1/meetings:batch-upsert"): "write",
+    ("GET", "/v1/webhooks"): "admin",
+    ("POST", "/v1/webhooks"): "admin",
+    ("GET", "/v1/webhooks/{webhook_id}"): "admin",
+    ("PATCH", "/v1/webhooks/{webhook_id}"): "admin",
+    ("DELETE", "/v1/webhooks/{webhook_id}"): "admin",
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "admin",
+    ("POST", "/v1/webhooks/{webhook_id}/test"): "admin",
 }
 
 _PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
@@ -54,7 +61,7 @@ def _v1_routes() -> list[tuple[str, str]]:
 
 
 def _concrete(path: str) -> str:
-    for name in ("source", "ext_id", "meeting", "activity_id", "key_id", "run_id"):
+    for name in ("source", "ext_id", "meeting", "activity_id", "key_id", "run_id", "webhook_id"):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))
     return path
 
