@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema, create_model
 from starlette.responses import Response
 
 from services.api.auth import WriteKey
@@ -33,10 +33,21 @@ BATCHES: tuple[batch.BatchResource[Any], ...] = (
 )
 
 
-class BatchUpsert(InputModel):
-    items: list[Any] = Field(
-        description=f"Up to {batch.MAX_ITEMS} objects, each with its `external_ref`"
+def _body_model(spec: batch.BatchResource[Any]) -> type[InputModel]:
+    """The request body: items are validated one by one (so one bad item fails alone), but
+    documented as the resource's write schema."""
+    items_schema = {
+        "type": "array",
+        "maxItems": batch.MAX_ITEMS,
+        "items": {"$ref": f"#/components/schemas/{spec.schema.__name__}"},
+        "description": f"Up to {batch.MAX_ITEMS} objects, each with its `external_ref`",
+    }
+    model: type[InputModel] = create_model(
+        f"{spec.schema.__name__.removesuffix('Write')}BatchUpsert",
+        __base__=InputModel,
+        items=(Annotated[list[Any], WithJsonSchema(items_schema)], ...),
     )
+    return model
 
 
 class BatchItemResult(BaseModel):
@@ -105,19 +116,23 @@ committed together at the end of the request. Sending the same batch again gives
 
 
 def _add_route(spec: batch.BatchResource[Any]) -> None:
+    body_model: Any = _body_model(spec)
+
     async def batch_upsert(
         request: Request,
-        body: BatchUpsert,
+        body: InputModel,
         session: SessionDep,
         key: WriteKey,
         settings: SettingsDep,
     ) -> Response:
         async def produce() -> Response:
-            results = await batch.upsert_many(session, key, spec, body.items)
+            results = await batch.upsert_many(session, key, spec, body.items)  # type: ignore[attr-defined]
             return json_response(_render(results))
 
         return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 
+    # The body's model is made for this resource (the annotation above stands for it).
+    batch_upsert.__annotations__["body"] = body_model
     label = spec.resource.label
     router.add_api_route(
         f"/{spec.collection}:batch-upsert",
@@ -135,29 +150,6 @@ def _add_route(spec: batch.BatchResource[Any]) -> None:
                 "description": f"More than {batch.MAX_ITEMS} items, or a body over 5 MiB",
                 "model": Problem,
             },
-        },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["items"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "items": {
-                                    "type": "array",
-                                    "maxItems": batch.MAX_ITEMS,
-                                    "items": {
-                                        "$ref": f"#/components/schemas/{spec.schema.__name__}"
-                                    },
-                                }
-                            },
-                        }
-                    }
-                },
-            }
         },
     )
 
