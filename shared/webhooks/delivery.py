@@ -206,6 +206,7 @@ async def record(
     """Write down an attempt and decide what happens next (retry, fail, disable)."""
     delivery.attempts += 1
     delivery.first_attempt_at = delivery.first_attempt_at or attempted_at
+    was_failing = sub.failing_since is not None
     next_at: datetime | None = None
     if outcome.delivered:
         kind = "delivered"
@@ -237,6 +238,10 @@ async def record(
         next_attempt_at=next_at,
     )
     session.add(attempt)
+    if was_failing != (sub.failing_since is not None):
+        # The API shows failing_since: a new version, so ETags and If-Match stay truthful.
+        sub.version += 1
+        sub.updated_at = attempted_at
     await session.flush()
     if (
         not outcome.delivered

@@ -253,6 +253,45 @@ async def test_retries_stop_24_hours_after_the_first_attempt(
     assert timedelta(seconds=2.5) <= fresh.next_attempt_at - now <= timedelta(seconds=5)
     assert (last.outcome, old.status) == ("failed", "failed")
     assert sub.enabled  # failing for a minute only
+    assert sub.failing_since == now and sub.version == 2
+
+
+async def test_old_events_and_finished_deliveries_are_pruned(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_scope(session_factory) as session:
+        sub = WebhookSubscription(
+            url="https://93.184.215.14/hook", events=["activity.changed"], secret="whsec_AA=="
+        )
+        session.add(sub)
+        await session.flush()
+        for age, status in ((40, "delivered"), (40, "pending"), (1, "delivered")):
+            event_id = await session.scalar(
+                text(
+                    "INSERT INTO event (type, data, created_at, dispatched_at) VALUES "
+                    "('activity.changed', '{}', now() - make_interval(days => :d), now()) "
+                    "RETURNING id"
+                ),
+                {"d": age},
+            )
+            session.add(
+                WebhookDelivery(
+                    subscription_id=sub.id,
+                    event_id=event_id,
+                    message_id=str(event_id),
+                    event_type="activity.changed",
+                    payload={},
+                    status=status,
+                    created_at=datetime.now(UTC) - timedelta(days=age),
+                )
+            )
+    async with session_scope(session_factory) as session:
+        assert await delivery.prune(session, retention_days=30) == 2
+    async with session_factory() as session:
+        left = (await session.execute(text("SELECT count(*) FROM event"))).scalar_one()
+        deliveries = (await session.scalars(select(WebhookDelivery.status))).all()
+    assert left == 1
+    assert deliveries == ["delivered"]
 
 
 def test_back_off_doubles_with_jitter_up_to_an_hour() -> None:
