@@ -289,3 +289,18 @@ async def test_concurrent_writers_and_a_polling_reader_see_every_change_once_in_
         for _, ident, _, version in read:
             assert version > last_version.get(ident, 0)
             last_version[ident] = version
+
+
+async def test_a_burst_of_feed_reads_does_not_exhaust_the_connection_pool(
+    client: httpx.AsyncClient, keys: Keys, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Sync jobs started by cron poll at the same moment: each read numbers pending changes
+    in a transaction of its own, and must not hold two connections while doing so."""
+    async with session_scope(session_factory) as session:
+        await activities.create(session, ADMIN, ActivityWrite(**activity_body()))
+    responses = await asyncio.wait_for(
+        asyncio.gather(*(client.get("/v1/changes", headers=keys.cites_read) for _ in range(60))),
+        timeout=30,
+    )
+    assert [r.status_code for r in responses] == [200] * 60
+    assert all(len(r.json()["items"]) == 1 for r in responses)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import session_scope
 from shared.models import WebhookDelivery, WebhookSubscription
-from shared.webhooks import delivery
+from shared.webhooks import delivery, service
 from tests.factories import Keys, activity_body, create
 from tests.integration.conftest import Received, Receiver
 
@@ -326,6 +326,7 @@ def test_back_off_doubles_with_jitter_up_to_an_hour() -> None:
         "https://[fd00::1]/hook",
         "https://[::ffff:10.0.0.1]/hook",
         "https://224.0.0.1/hook",
+        "https://203.0.113.5/hook",  # documentation range
         "https://user:secret@93.184.215.14/hook",
         "https://no-such-host.invalid/hook",
         "not a url at all",
@@ -462,3 +463,43 @@ async def test_ping_is_sent_at_once_signed_and_logged(
     assert failed["delivered"] is False and failed["status_code"] == 500
     shown = (await hooks_client.get(f"/v1/webhooks/{sub['id']}", headers=keys.admin)).json()
     assert shown["failing_since"] is None  # a ping does not count against the subscription
+
+
+async def test_delivery_connects_to_the_checked_address_and_rechecks_dns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name is resolved and checked at each delivery, and the request goes to the address
+    that passed (Host and TLS name unchanged); a name now resolving to a private address is
+    refused without any request."""
+    answers = {"hooks.example.org": ["93.184.215.14"]}
+
+    async def resolve(host: str, port: int) -> list[Any]:
+        import ipaddress
+
+        return [ipaddress.ip_address(a) for a in answers[host]]
+
+    monkeypatch.setattr(service, "_resolve", resolve)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        ok = await delivery.send(
+            http, "https://hooks.example.org:8443/in?x=1", secret, "m1", b"{}", frozenset()
+        )
+        answers["hooks.example.org"] = ["10.0.0.7"]  # DNS now points inside
+        refused = await delivery.send(
+            http, "https://hooks.example.org:8443/in?x=1", secret, "m2", b"{}", frozenset()
+        )
+    assert ok.delivered and ok.status_code == 204
+    (request,) = seen
+    assert request.url.host == "93.184.215.14" and request.url.port == 8443
+    assert request.url.raw_path == b"/in?x=1"
+    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+    assert verify_signature(secret, dict(request.headers), request.content)
+    assert not refused.delivered and not refused.retryable
+    assert "10.0.0.7" in (refused.error or "")

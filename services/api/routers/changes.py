@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -54,6 +54,20 @@ the feed in bulk.
 """
 
 
+async def sequence_committed_changes(request: Request) -> None:
+    """Number the changes committed so far, in a short transaction of its own, so that this
+    read sees every change committed before it started.
+
+    A dependency listed before the key and the request's session, so it runs (and gives its
+    connection back) before the request takes one: a burst of feed reads never waits for a
+    second connection while holding a first."""
+    async with session_scope(request.app.state.session_factory) as sequencing:
+        await changefeed.sequence_pending(sequencing)
+
+
+Sequenced = Annotated[None, Depends(sequence_committed_changes)]
+
+
 @router.get(
     "",
     summary="The change feed",
@@ -62,7 +76,7 @@ the feed in bulk.
     responses=problems(400, 410),
 )
 async def list_changes(
-    request: Request,
+    _sequenced: Sequenced,
     session: SessionDep,
     _key: ReadKey,
     after: Annotated[
@@ -81,9 +95,5 @@ async def list_changes(
     ] = changefeed.DEFAULT_LIMIT,
 ) -> Response:
     wanted = changefeed.parse_types(types)
-    # Number what has committed so far, in a short transaction of its own, so that this read
-    # sees every change committed before it started.
-    async with session_scope(request.app.state.session_factory) as sequencing:
-        await changefeed.sequence_pending(sequencing)
     page = await changefeed.read(session, after, wanted, limit)
     return json_response({"items": page.items, "next_cursor": page.next_cursor})
