@@ -21,11 +21,17 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import queue
+from shared.activities import service as activities
+from shared.activities.schemas import ActivityWrite
 from shared.db import session_scope
 from shared.models import WebhookDelivery, WebhookSubscription
+from shared.policy import Principal
 from shared.webhooks import delivery, service
 from tests.factories import Keys, activity_body, create
 from tests.integration.conftest import Received, Receiver
+
+ADMIN = Principal(uuid.uuid4(), "test-admin", None, frozenset({"admin"}))
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -148,6 +154,24 @@ async def test_every_event_is_delivered_once_signed_in_order_and_again_after_a_5
     worker_log = (tmp_path / "worker.log").read_text()
     assert "webhook attempt" in worker_log
     assert secret not in worker_log and secret.removeprefix("whsec_") not in worker_log
+
+
+async def test_an_event_whose_nudge_was_lost_is_delivered_by_the_sweep(
+    hooks_client: httpx.AsyncClient,
+    keys: Keys,
+    receiver: Receiver,
+    hooks_worker: subprocess.Popen[bytes],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    sub = await _subscribe(hooks_client, keys, receiver.url)
+    # Written and committed, but no job ever reaches Redis (as if it had been down).
+    async with session_scope(session_factory) as session:
+        made = await activities.create(session, ADMIN, ActivityWrite(**activity_body()))
+        queue.take_pending(session)
+    await _wait(receiver, lambda rs: len(rs) == 1, seconds=20)
+    (request,) = receiver.snapshot()
+    assert verify_signature(sub["secret"], request.headers, request.body)
+    assert orjson.loads(request.body)["data"]["id"] == str(made.id)
 
 
 async def test_4xx_is_not_retried_and_later_events_still_go_out(
