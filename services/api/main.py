@@ -16,11 +16,14 @@ from services.api.routers import (
     activities,
     allocations,
     api_keys,
+    batch,
     capacity_offers,
+    changes,
     health,
     matching,
     meetings,
     secretariats,
+    webhooks,
     workload_requests,
 )
 from shared.config import Settings, get_settings
@@ -79,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workload_requests.router,
         capacity_offers.router,
         allocations.router,
+        changes.router,
+        batch.router,
+        webhooks.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app

@@ -11,11 +11,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.problems import problem_response
+from shared.batch import MAX_BODY_BYTES as BATCH_MAX_BODY_BYTES
 from shared.logging import request_id_var
 
 log = logging.getLogger("tandem.access")
 
 MAX_BODY_BYTES = 1024 * 1024
+# Bulk sync routes (`POST /v1/<collection>:batch-upsert`) take up to 5 MiB; no other route does.
+LARGE_BODY_SUFFIX = ":batch-upsert"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -44,12 +47,19 @@ class Metrics:
 
 
 class EdgeMiddleware:
-    """Tags each request with an id, refuses bodies over 1 MiB, counts and logs it."""
+    """Tags each request with an id, refuses bodies over 1 MiB (5 MiB for batch upserts),
+    counts and logs it."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+
+    def body_limit(self, path: str) -> int:
+        """The largest body a request to `path` may carry."""
+        if path.endswith(LARGE_BODY_SUFFIX):
+            return max(self.max_body, BATCH_MAX_BODY_BYTES)
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,26 +89,25 @@ class EdgeMiddleware:
             await send(message)
 
         received = 0
+        max_body = self.body_limit(scope["path"])
 
         async def receive_wrapper() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise _BodyTooLarge
             return message
 
         try:
-            if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            if length is not None and (not length.isdigit() or int(length) > max_body):
                 raise _BodyTooLarge
             await self.app(scope, receive_wrapper, send_wrapper)
         except _BodyTooLarge:
             if response_started:
                 raise
-            response = problem_response(
-                413, f"The request body is larger than {self.max_body} bytes."
-            )
+            response = problem_response(413, f"The request body is larger than {max_body} bytes.")
             await response(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
+import httpx
 from arq import cron, func
 from arq.connections import RedisSettings
 
-from services.worker.tasks import matching, workload_requests
+from services.worker.tasks import changes, matching, webhooks, workload_requests
 from shared.config import get_settings
 from shared.db import create_engine, create_session_factory
 from shared.logging import configure_logging
@@ -26,10 +27,15 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["engine"] = engine
     ctx["session_factory"] = create_session_factory(engine)
+    # One client for webhook deliveries: connection reuse; redirects are never followed.
+    ctx["http"] = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     log.info("worker started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    http = ctx.get("http")
+    if http is not None:
+        await http.aclose()
     engine = ctx.get("engine")
     if engine is not None:
         await engine.dispose()
@@ -50,6 +56,7 @@ class WorkerSettings:
     functions: ClassVar[list[Any]] = [
         func(matching.run, name="matching.run", max_tries=3, timeout=300),
         func(matching.kick, name="matching.kick", max_tries=3, timeout=300),
+        func(webhooks.deliver, name="webhooks.deliver", max_tries=3, timeout=600),
     ]
     cron_jobs: ClassVar[list[Any]] = [
         # The outbox sweep: triggers whose nudge was lost (Redis down) are handled within a
@@ -69,6 +76,12 @@ class WorkerSettings:
             run_at_startup=True,
             timeout=300,
         ),
+        # Feed positions for changes committed since the last read (readers also do this).
+        cron(changes.sequence, name="changes.sequence", second=set(range(0, 60, 2)), timeout=60),
+        cron(changes.prune, name="changes.prune", minute=17, second=0, timeout=600),
+        # Retries and anything a lost Redis job left behind (the schedule is in PostgreSQL).
+        cron(webhooks.sweep, name="webhooks.sweep", second=set(range(1, 60, 5)), timeout=600),
+        cron(webhooks.prune, name="webhooks.prune", hour=3, minute=41, second=0, timeout=600),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, crud
+from shared import changes, crud, events
 from shared.activities.schemas import ActivityWrite
 from shared.errors import NotFound
 from shared.meetings import service as meetings
@@ -122,11 +122,28 @@ async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID |
     await crud.ensure_external_ref_free(session, ACTIVITIES, ref, own_id)
 
 
+async def _changed(
+    session: AsyncSession,
+    op: str,
+    activity_id: uuid.UUID,
+    version: int,
+    shown: dict[str, Any] | None,
+) -> None:
+    """Tell webhook subscribers (event `activity.changed`), in the writing transaction."""
+    await events.emit(
+        session,
+        "activity.changed",
+        {"id": activity_id, "op": op, "version": version, "activity": shown},
+    )
+
+
 async def create(session: AsyncSession, principal: Principal, data: ActivityWrite) -> Activity:
     """Create a joint activity led by or partnered with the caller's secretariat."""
     require_secretariat(principal, _owners(data), "create an activity it takes part in")
     await _check(session, data, None)
-    return await crud.insert(session, ACTIVITIES, _columns(data))
+    activity = await crud.insert(session, ACTIVITIES, _columns(data))
+    await _changed(session, "create", activity.id, activity.version, to_api(activity))
+    return activity
 
 
 async def _load(session: AsyncSession, activity_id: uuid.UUID) -> Activity:
@@ -144,7 +161,8 @@ async def _replace(
     require_secretariat(principal, _owners(data), "take part in the changed activity")
     crud.check_version(ACTIVITIES, activity, expected_version)
     await _check(session, data, activity.id)
-    await crud.update(session, ACTIVITIES, activity, _columns(data))
+    if await crud.update(session, ACTIVITIES, activity, _columns(data)):
+        await _changed(session, "update", activity.id, activity.version, to_api(activity))
     return activity
 
 
@@ -186,6 +204,7 @@ async def delete_activity(
     await changes.record(
         session, "activity", activity_id, "delete", activity.version + 1, {"id": str(activity_id)}
     )
+    await _changed(session, "delete", activity_id, activity.version + 1, None)
 
 
 async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from shared.models.allocation import Allocation, AllocationDay, DeclinedPair
 from shared.models.api_key import ApiKey
 from shared.models.capacity_offer import CapacityOffer
 from shared.models.change import Change
+from shared.models.change_feed import ChangeFeedState
 from shared.models.history import HistoryEntry
 from shared.models.idempotency import IdempotencyRecord
 from shared.models.matching_run import MatchingRun
 from shared.models.meeting import Meeting
 from shared.models.outbox import Event, MatchingTrigger
 from shared.models.secretariat import Secretariat
+from shared.models.webhook import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from shared.models.workload_request import WorkloadRequest
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "ApiKey",
     "CapacityOffer",
     "Change",
+    "ChangeFeedState",
     "DeclinedPair",
     "Event",
     "HistoryEntry",
@@ -28,5 +31,8 @@ __all__ = [
     "MatchingTrigger",
     "Meeting",
     "Secretariat",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WorkloadRequest",
 ]

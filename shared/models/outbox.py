@@ -32,7 +32,10 @@ class Event(Base):
     """Something other systems may want to hear about (webhook deliveries fan out from here)."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_type_created", "type", "created_at"),)
+    __table_args__ = (
+        Index("ix_event_type_created", "type", "created_at"),
+        Index("ix_event_undispatched", "seq", postgresql_where=text("dispatched_at IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
@@ -41,3 +44,5 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set when the worker has fanned the event out to the subscriptions of that moment.
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -55,6 +55,18 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/allocations/{allocation_id}/decline"): "approve",
     ("POST", "/v1/allocations/{allocation_id}/cancel"): "approve",
     ("GET", "/v1/allocations/{allocation_id}/history"): "read",
+    ("GET", "/v1/changes"): "read",
+    ("POST", "/v1/activities:batch-upsert"): "write",
+    ("POST", "/v1/meetings:batch-upsert"): "write",
+    ("POST", "/v1/workload-requests:batch-upsert"): "write",
+    ("POST", "/v1/capacity-offers:batch-upsert"): "write",
+    ("GET", "/v1/webhooks"): "admin",
+    ("POST", "/v1/webhooks"): "admin",
+    ("GET", "/v1/webhooks/{webhook_id}"): "admin",
+    ("PATCH", "/v1/webhooks/{webhook_id}"): "admin",
+    ("DELETE", "/v1/webhooks/{webhook_id}"): "admin",
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "admin",
+    ("POST", "/v1/webhooks/{webhook_id}/test"): "admin",
 }
 
 _PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
@@ -81,6 +93,7 @@ def _concrete(path: str) -> str:
         "request_id",
         "offer_id",
         "allocation_id",
+        "webhook_id",
     ):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))
     return path

@@ -1,0 +1,36 @@
+"""Webhook tasks: thin wrappers around shared.webhooks.delivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.db import session_scope
+from shared.events import DELIVER_TASK
+from shared.webhooks import delivery
+
+
+async def deliver(ctx: dict[str, Any]) -> dict[str, int]:
+    """webhooks.deliver: fan out new events and send every delivery that is due."""
+
+    async def nudge(at: datetime) -> None:
+        # Wake up when the next retry is due (the sweep would also find it, a little later).
+        await ctx["redis"].enqueue_job(DELIVER_TASK, _defer_until=at)
+
+    return await delivery.run(
+        ctx["session_factory"],
+        ctx["http"],
+        ctx["settings"].allowed_webhook_hosts,
+        nudge,
+    )
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """webhooks.sweep (cron): the same as deliver, so that nothing waits on a lost job."""
+    return await deliver(ctx)
+
+
+async def prune(ctx: dict[str, Any]) -> int:
+    """webhooks.prune (cron): forget old events, deliveries and attempts."""
+    async with session_scope(ctx["session_factory"]) as session:
+        return await delivery.prune(session, ctx["settings"].changes_retention_days)
