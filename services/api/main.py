@@ -12,7 +12,15 @@ from services.api import problems
 from services.api.auth import KeyCache
 from services.api.deps import reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
-from services.api.routers import activities, api_keys, health, matching, meetings, secretariats
+from services.api.routers import (
+    activities,
+    api_keys,
+    health,
+    matching,
+    meetings,
+    secretariats,
+    stats,
+)
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_session_factory
 from shared.queue import lazy_queue
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities.router,
         api_keys.router,
         matching.router,
+        stats.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app

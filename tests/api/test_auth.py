@@ -35,6 +35,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/api-keys/{key_id}/revoke"): "admin",
     ("GET", "/v1/matching/runs/{run_id}"): "read",
     ("POST", "/v1/matching/runs"): "admin",
+    ("GET", "/v1/stats/activities"): "read",
 }
 
 _PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
