@@ -15,6 +15,7 @@ from services.api.middleware import EdgeMiddleware, Metrics
 from services.api.routers import (
     activities,
     api_keys,
+    dashboard,
     health,
     matching,
     meetings,
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(EdgeMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     for router in (
         secretariats.router,
         meetings.router,
