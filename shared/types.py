@@ -126,3 +126,34 @@ Timestamp = Annotated[
     BeforeValidator(_rfc3339),
     Field(description="RFC 3339 timestamp with a zone", examples=["2026-11-28T09:00:00Z"]),
 ]
+
+
+def _normalise_skill(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _dedupe_sorted(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+Skill = Annotated[
+    str,
+    BeforeValidator(_normalise_skill),
+    StringConstraints(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9-]*$"),
+    Field(
+        description="skill tag: trimmed, lower-cased, letters, digits and hyphens",
+        examples=["av-streaming"],
+        json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9-]*\s*$"},
+    ),
+]
+Skills = Annotated[
+    list[Skill],
+    Field(max_length=20, description="at most 20 skill tags; duplicates are merged, sorted"),
+    AfterValidator(_dedupe_sorted),
+]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_clean),
+    Field(description="why (kept in the history)", examples=["Team needed for the CoP"]),
+]

@@ -14,13 +14,16 @@ from services.api.deps import reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
 from services.api.routers import (
     activities,
+    allocations,
     api_keys,
+    capacity_offers,
     dashboard,
     health,
     matching,
     meetings,
     secretariats,
     stats,
+    workload_requests,
 )
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_session_factory
@@ -77,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activities.router,
         api_keys.router,
         matching.router,
+        workload_requests.router,
+        capacity_offers.router,
+        allocations.router,
         stats.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])

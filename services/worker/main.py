@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from arq import func
+from arq import cron, func
 from arq.connections import RedisSettings
 
-from services.worker.tasks import matching
+from services.worker.tasks import matching, workload_requests
 from shared.config import get_settings
 from shared.db import create_engine, create_session_factory
 from shared.logging import configure_logging
@@ -49,8 +49,27 @@ class WorkerSettings:
 
     functions: ClassVar[list[Any]] = [
         func(matching.run, name="matching.run", max_tries=3, timeout=300),
+        func(matching.kick, name="matching.kick", max_tries=3, timeout=300),
     ]
-    cron_jobs: ClassVar[list[Any]] = []
+    cron_jobs: ClassVar[list[Any]] = [
+        # The outbox sweep: triggers whose nudge was lost (Redis down) are handled within a
+        # minute, and at once when a worker starts.
+        cron(
+            matching.kick,
+            name="matching.sweep",
+            second=0,
+            run_at_startup=True,
+            timeout=300,
+        ),
+        cron(
+            workload_requests.expire,
+            name="workload_requests.expire",
+            minute={1, 31},
+            second=30,
+            run_at_startup=True,
+            timeout=300,
+        ),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     health_check_interval = 30

@@ -36,6 +36,26 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/matching/runs/{run_id}"): "read",
     ("POST", "/v1/matching/runs"): "admin",
     ("GET", "/v1/stats/activities"): "read",
+    ("GET", "/v1/workload-requests"): "read",
+    ("POST", "/v1/workload-requests"): "write",
+    ("PUT", "/v1/workload-requests/by-ref/{source}/{ext_id}"): "write",
+    ("GET", "/v1/workload-requests/{request_id}"): "read",
+    ("PATCH", "/v1/workload-requests/{request_id}"): "write",
+    ("POST", "/v1/workload-requests/{request_id}/cancel"): "write",
+    ("GET", "/v1/workload-requests/{request_id}/history"): "read",
+    ("GET", "/v1/capacity-offers"): "read",
+    ("POST", "/v1/capacity-offers"): "write",
+    ("PUT", "/v1/capacity-offers/by-ref/{source}/{ext_id}"): "write",
+    ("GET", "/v1/capacity-offers/{offer_id}"): "read",
+    ("PATCH", "/v1/capacity-offers/{offer_id}"): "write",
+    ("POST", "/v1/capacity-offers/{offer_id}/withdraw"): "write",
+    ("GET", "/v1/capacity-offers/{offer_id}/history"): "read",
+    ("GET", "/v1/allocations"): "read",
+    ("GET", "/v1/allocations/{allocation_id}"): "read",
+    ("POST", "/v1/allocations/{allocation_id}/accept"): "approve",
+    ("POST", "/v1/allocations/{allocation_id}/decline"): "approve",
+    ("POST", "/v1/allocations/{allocation_id}/cancel"): "approve",
+    ("GET", "/v1/allocations/{allocation_id}/history"): "read",
 }
 
 _PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
@@ -52,7 +72,17 @@ def _v1_routes() -> list[tuple[str, str]]:
 
 
 def _concrete(path: str) -> str:
-    for name in ("source", "ext_id", "meeting", "activity_id", "key_id", "run_id"):
+    for name in (
+        "source",
+        "ext_id",
+        "meeting",
+        "activity_id",
+        "key_id",
+        "run_id",
+        "request_id",
+        "offer_id",
+        "allocation_id",
+    ):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))
     return path
 
@@ -84,7 +114,11 @@ async def test_route_without_its_scope_is_403(
 ) -> None:
     scope = REQUIRED_SCOPE[(method, path)]
     # A key holding every scope but the one needed (admin holds all, so it is never used here).
-    lacking = {"read": keys.cms_write_only, "write": keys.cites_read}.get(scope, keys.cites)
+    lacking = {
+        "read": keys.cms_write_only,
+        "write": keys.cites_read,
+        "approve": keys.cms_write_only,
+    }.get(scope, keys.cites)
     response = await client.request(method, _concrete(path), json={}, headers=lacking)
     assert response.status_code == 403, response.text
     assert scope in response.json()["detail"]

@@ -1,0 +1,285 @@
+"""Where the matching engine plugs in: a run's proposals replace the previous run's.
+
+`apply_proposals` is called in the run's transaction. It locks what it touches in the fixed
+order (offers, requests, allocations), checks that the whole set still fits every rule and
+limit of matching.md against the data as it is now (the run's snapshot may be stale: an
+offer withdrawn, an allocation accepted mid-run), and raises `ProposalsRejected` when not,
+leaving the previous proposals intact; the caller rolls back and runs again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import changes, crud, events, history
+from shared.allocations import figures, rules
+from shared.allocations import repository as repo
+from shared.allocations.repository import ALLOCATIONS, Pair
+from shared.allocations.service import drop
+from shared.errors import Conflict
+from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
+from shared.offers import repository as offers
+from shared.requests import repository as requests
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalIn:
+    """Hours of one offer proposed to one request, day by day (the engine's output)."""
+
+    request_id: uuid.UUID
+    offer_id: uuid.UUID
+    hours: int
+    days: tuple[tuple[date, int], ...]
+    travel: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalChange:
+    """One proposal the run added, changed or dropped; `hours` is 0 when dropped."""
+
+    allocation_id: uuid.UUID
+    request_id: uuid.UUID
+    offer_id: uuid.UUID
+    hours: int
+    previous_hours: int
+
+
+@dataclass(slots=True)
+class ProposalDiff:
+    """What a run changed in the proposals in force."""
+
+    added: list[ProposalChange] = field(default_factory=list)
+    changed: list[ProposalChange] = field(default_factory=list)
+    dropped: list[ProposalChange] = field(default_factory=list)
+    kept: list[uuid.UUID] = field(default_factory=list)
+
+
+class ProposalsRejected(Conflict):
+    """The proposals do not fit the data as it is now: run matching again."""
+
+    type_slug = "proposals-rejected"
+
+
+def _shape(proposals: Sequence[ProposalIn]) -> dict[Pair, ProposalIn]:
+    """The proposals by pair; ValueError when one is malformed (an engine bug)."""
+    wanted: dict[Pair, ProposalIn] = {}
+    for p in proposals:
+        pair = (p.request_id, p.offer_id)
+        if pair in wanted:
+            raise ValueError(f"two proposals for the pair {pair}")
+        days = [d for d, _ in p.days]
+        if len(set(days)) != len(days):
+            raise ValueError(f"a day twice in the proposal for {pair}")
+        if any(h < 1 for _, h in p.days) or p.hours != sum(h for _, h in p.days):
+            raise ValueError(f"the proposal for {pair} has {p.hours} hours and other days")
+        wanted[pair] = p
+    return wanted
+
+
+def _reject(pair: Pair, why: str) -> ProposalsRejected:
+    return ProposalsRejected(
+        f"Proposal for request {pair[0]} and offer {pair[1]}: {why}.",
+        request_id=str(pair[0]),
+        offer_id=str(pair[1]),
+    )
+
+
+async def _check(
+    session: AsyncSession,
+    wanted: dict[Pair, ProposalIn],
+    offer_rows: dict[uuid.UUID, CapacityOffer],
+    request_rows: dict[uuid.UUID, WorkloadRequest],
+    working_weekdays: frozenset[int] | None,
+) -> None:
+    """ProposalsRejected unless every proposal is eligible and the set fits every limit."""
+    offer_ids = {o for _, o in wanted}
+    request_ids = {r for r, _ in wanted}
+    banned = await repo.banned_pairs(session)
+    accepted = await repo.accepted_pairs(session)
+    day_use = await repo.accepted_by_offer_day(session, offer_ids)
+    offer_use = await repo.accepted_by_offer(session, offer_ids)
+    request_use = await repo.accepted_by_request(session, request_ids)
+    for pair, p in wanted.items():
+        request, offer = request_rows.get(p.request_id), offer_rows.get(p.offer_id)
+        if request is None or offer is None:
+            raise _reject(pair, "no such request or offer")
+        if request.status in ("cancelled", "expired"):
+            raise _reject(pair, f"the request is {request.status}")
+        if offer.status != "active":
+            raise _reject(pair, "the offer was withdrawn")
+        why = rules.ineligibility(request, offer)
+        if why is None and rules.is_travel(request, offer) != p.travel:
+            why = "the travel flag does not match the places"
+        if why is None and pair in banned:
+            why = "the pair was declined"
+        if why is None and pair in accepted:
+            why = "the pair has an accepted allocation already"
+        if why is not None:
+            raise _reject(pair, why)
+        weekdays = working_weekdays if working_weekdays is not None else frozenset(range(7))
+        outside = rules.outside_windows(request, offer, [d for d, _ in p.days], weekdays)
+        if outside:
+            raise _reject(pair, f"{outside[0].isoformat()} is outside the common working days")
+        for day, hours in p.days:
+            day_use[(p.offer_id, day)] = day_use.get((p.offer_id, day), 0) + hours
+        offer_use[p.offer_id] = offer_use.get(p.offer_id, 0) + p.hours
+        request_use[p.request_id] = request_use.get(p.request_id, 0) + p.hours
+    for (offer_id, day), hours in day_use.items():
+        if offer_id in offer_ids and hours > offer_rows[offer_id].hours_per_day:
+            raise ProposalsRejected(
+                f"Offer {offer_id} would give {hours} hours on {day.isoformat()}, "
+                f"over its {offer_rows[offer_id].hours_per_day} hours per day."
+            )
+    for offer_id in offer_ids:
+        if offer_use[offer_id] > offer_rows[offer_id].total_hours:
+            raise ProposalsRejected(
+                f"Offer {offer_id} would give {offer_use[offer_id]} hours, "
+                f"over its {offer_rows[offer_id].total_hours} hours in total."
+            )
+    for request_id in request_ids:
+        if request_use[request_id] > request_rows[request_id].hours:
+            raise ProposalsRejected(
+                f"Request {request_id} would get {request_use[request_id]} hours, "
+                f"over the {request_rows[request_id].hours} hours it asks for."
+            )
+
+
+def _same(allocation: Allocation, p: ProposalIn) -> bool:
+    return (
+        allocation.hours == p.hours
+        and allocation.travel == p.travel
+        and sorted((d.day, d.hours) for d in allocation.days) == sorted(p.days)
+    )
+
+
+async def _insert(
+    session: AsyncSession, run_id: uuid.UUID | None, p: ProposalIn, actor: str
+) -> Allocation:
+    allocation = await crud.insert(
+        session,
+        ALLOCATIONS,
+        {
+            "request_id": p.request_id,
+            "offer_id": p.offer_id,
+            "hours": p.hours,
+            "travel": p.travel,
+            "matching_run_id": run_id,
+            "days": [AllocationDay(day=d, hours=h) for d, h in sorted(p.days)],
+        },
+    )
+    await history.created(session, ALLOCATIONS, allocation, actor, action="proposed")
+    await events.emit(session, "allocation.proposed", repo.to_api(allocation))
+    return allocation
+
+
+async def _change(
+    session: AsyncSession,
+    allocation: Allocation,
+    run_id: uuid.UUID | None,
+    p: ProposalIn,
+    actor: str,
+    why: str,
+) -> None:
+    """Give a proposal the run's new hours and days in place (its id stays)."""
+    before = repo.to_api(allocation)
+    new_days = dict(p.days)
+    for existing in list(allocation.days):
+        if existing.day not in new_days:
+            allocation.days.remove(existing)
+        elif existing.hours != new_days[existing.day]:
+            existing.hours = new_days[existing.day]
+    known = {d.day for d in allocation.days}
+    for day, hours in sorted(p.days):
+        if day not in known:
+            allocation.days.append(AllocationDay(day=day, hours=hours))
+    allocation.hours = p.hours
+    allocation.travel = p.travel
+    allocation.matching_run_id = run_id
+    allocation.version += 1
+    allocation.updated_at = datetime.now(UTC)
+    await session.flush()
+    after = repo.to_api(allocation)
+    await changes.record(session, "allocation", allocation.id, "update", allocation.version, after)
+    await history.record(
+        session,
+        "allocation",
+        allocation.id,
+        allocation.version,
+        "reproposed",
+        actor,
+        history.diff(before, after),
+        why,
+    )
+
+
+def _ids(values: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    return sorted(set(values))
+
+
+async def apply_proposals(
+    session: AsyncSession,
+    run_id: uuid.UUID | None,
+    proposals: Sequence[ProposalIn],
+    *,
+    actor: str = history.MATCHING_ACTOR,
+    working_weekdays: frozenset[int] | None = None,
+) -> ProposalDiff:
+    """Replace every proposed allocation by `proposals`, in the caller's transaction.
+
+    A proposal identical to one in force (same pair, hours, days and travel) keeps its id
+    and version; one for a pair already proposed with other hours or days is changed in
+    place (new version, history `reproposed`); proposals in force that the run no longer
+    makes are removed (history `dropped`, change feed `delete`); the others are inserted
+    (history `proposed`, event `allocation.proposed`). The figures of every request and
+    offer touched follow. Raises ProposalsRejected (nothing written) when the set does not
+    fit the current data, ValueError when a proposal is malformed. `working_weekdays`,
+    when given, is checked too.
+    """
+    wanted = _shape(proposals)
+    why = f"matching run {run_id}" if run_id else "matching"
+    in_force_requests, in_force_offers = await repo.parties_of_live(session, statuses=("proposed",))
+    offer_rows = await offers.lock(session, in_force_offers | {o for _, o in wanted})
+    request_rows = await requests.lock(session, in_force_requests | {r for r, _ in wanted})
+    current = await repo.live(session, statuses=("proposed",), lock=True)
+    if any(a.offer_id not in offer_rows or a.request_id not in request_rows for a in current):
+        raise ProposalsRejected("The proposals in force changed while writing: run again.")
+    await _check(session, wanted, offer_rows, request_rows, working_weekdays)
+
+    diff = ProposalDiff()
+    touched_offers: set[uuid.UUID] = set()
+    touched_requests: set[uuid.UUID] = set()
+    in_force: dict[Pair, Allocation] = {(a.request_id, a.offer_id): a for a in current}
+    for pair, allocation in in_force.items():
+        p = wanted.get(pair)
+        if p is not None and _same(allocation, p):
+            diff.kept.append(allocation.id)
+            continue
+        touched_requests.add(pair[0])
+        touched_offers.add(pair[1])
+        if p is None:
+            diff.dropped.append(ProposalChange(allocation.id, *pair, 0, allocation.hours))
+            await drop(session, allocation, actor, why)
+        else:
+            diff.changed.append(ProposalChange(allocation.id, *pair, p.hours, allocation.hours))
+            await _change(session, allocation, run_id, p, actor, why)
+    for pair, p in sorted(wanted.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
+        if pair in in_force:
+            continue
+        touched_requests.add(pair[0])
+        touched_offers.add(pair[1])
+        allocation = await _insert(session, run_id, p, actor)
+        diff.added.append(ProposalChange(allocation.id, *pair, p.hours, 0))
+
+    for offer_id in _ids(touched_offers):
+        await figures.update_offer(session, offer_rows[offer_id], actor=actor, reason=why)
+    for request_id in _ids(touched_requests):
+        await figures.update_request(session, request_rows[request_id], actor=actor, reason=why)
+    return diff
+
+
+__all__ = ["ProposalChange", "ProposalDiff", "ProposalIn", "ProposalsRejected", "apply_proposals"]

@@ -1,0 +1,95 @@
+"""Capacity offer schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from shared.models.capacity_offer import MAX_HOURS_PER_DAY, MAX_OFFER_TOTAL_HOURS
+from shared.requests.schemas import Kind, check_window
+from shared.schemas import InputModel, OutputModel
+from shared.types import Day, ExternalRef, Locode, LongText, SecretariatCode, Skills, Title
+
+OfferStatus = Literal["active", "withdrawn"]
+
+EXAMPLE: dict[str, Any] = {
+    "secretariat": "CMS",
+    "kind": "ict",
+    "title": "AV technician for streamed sessions",
+    "description": "One technician experienced with hybrid meetings.",
+    "skills": ["av-streaming", "network"],
+    "start_date": "2026-02-02",
+    "end_date": "2026-02-13",
+    "hours_per_day": 6,
+    "total_hours": 40,
+    "location": "DE BON",
+    "travel_ok": True,
+}
+
+
+class CapacityOfferWrite(InputModel):
+    """The writable fields of a capacity offer (create, by-ref upsert)."""
+
+    model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
+
+    secretariat: SecretariatCode = Field(description="The offering secretariat (the key's own)")
+    kind: Kind
+    title: Title
+    description: LongText = ""
+    skills: Skills = Field(default_factory=list)
+    start_date: Day
+    end_date: Day
+    hours_per_day: int = Field(ge=1, le=MAX_HOURS_PER_DAY)
+    total_hours: int = Field(ge=1, le=MAX_OFFER_TOTAL_HOURS)
+    location: Locode | None = Field(default=None, description="Where the people work")
+    travel_ok: bool = Field(default=False, description="May travel to on-site work elsewhere")
+    external_ref: ExternalRef | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CapacityOfferWrite:
+        check_window(self.start_date, self.end_date)
+        return self
+
+
+class CapacityOfferUpdate(InputModel):
+    """A JSON merge patch of a capacity offer's writable fields."""
+
+    model_config = {"json_schema_extra": {"examples": [{"total_hours": 24}]}}
+
+    secretariat: SecretariatCode | None = None
+    kind: Kind | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    skills: Skills | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    hours_per_day: int | None = Field(default=None, ge=1, le=MAX_HOURS_PER_DAY)
+    total_hours: int | None = Field(default=None, ge=1, le=MAX_OFFER_TOTAL_HOURS)
+    location: Locode | None = None
+    travel_ok: bool | None = None
+    external_ref: ExternalRef | None = None
+
+
+class CapacityOfferRead(OutputModel):
+    id: uuid.UUID
+    secretariat: str
+    kind: Kind
+    title: str
+    description: str
+    skills: list[str]
+    start_date: date
+    end_date: date
+    hours_per_day: int
+    total_hours: int
+    location: str | None
+    travel_ok: bool
+    external_ref: ExternalRef | None
+    status: OfferStatus
+    hours_proposed: int = Field(description="Hours in proposed allocations")
+    hours_accepted: int = Field(description="Hours in accepted allocations")
+    version: int
+    created_at: datetime
+    updated_at: datetime
