@@ -10,12 +10,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import crud
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
+from shared.allocations.proposals import ProposalIn, apply_proposals
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
-from shared.models import Meeting
+from shared.models import Allocation, MatchingRun, Meeting
+from shared.offers import service as offers
+from shared.offers.repository import OFFERS
+from shared.offers.schemas import CapacityOfferWrite
 from shared.policy import Principal
+from shared.requests import service as requests
+from shared.requests.repository import REQUESTS
+from shared.requests.schemas import WorkloadRequestWrite
 
 DEMO_SOURCE = "tandem-demo"
 
@@ -187,6 +195,197 @@ def demo_activities(upcoming: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _days(start: date, count: int) -> list[date]:
+    """`count` working days from `start` (a Monday) on."""
+    out: list[date] = []
+    day = start
+    while len(out) < count:
+        if day.weekday() < 5:
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def demo_support(today: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Workload requests and capacity offers around the two upcoming meetings."""
+    meeting_list = demo_meetings(today)
+    cites_meeting, cms_meeting = meeting_list[3], meeting_list[4]
+    sc, stc = cites_meeting["start_date"], cms_meeting["start_date"]
+    asks = [
+        {
+            "secretariat": "CITES",
+            "kind": "staff",
+            "title": "Registration and documents desk for the Standing Committee",
+            "description": "Two people to register delegations, issue badges and hand out "
+            "in-session documents in Geneva.",
+            "skills": ["registration", "documents"],
+            "start_date": sc - timedelta(days=7),
+            "end_date": sc + timedelta(days=4),
+            "hours": 60,
+            "priority": "high",
+            "on_site": True,
+            "location": "CH GVA",
+            "meeting_code": cites_meeting["code"],
+        },
+        {
+            "secretariat": "CITES",
+            "kind": "ict",
+            "title": "Web streaming of the Standing Committee sessions",
+            "description": "Set up and run the public webcast of the plenary sessions.",
+            "skills": ["av-streaming"],
+            "start_date": sc,
+            "end_date": sc + timedelta(days=4),
+            "hours": 30,
+            "priority": "normal",
+            "on_site": True,
+            "location": "CH GVA",
+            "meeting_code": cites_meeting["code"],
+        },
+        {
+            "secretariat": "CMS",
+            "kind": "ict",
+            "title": "AV-streaming and network support for the Standing Committee in Bonn",
+            "description": "Hybrid meeting: room microphones, streaming, and a stable "
+            "conference network for remote participants.",
+            "skills": ["av-streaming", "network"],
+            "start_date": stc - timedelta(days=2),
+            "end_date": stc + timedelta(days=2),
+            "hours": 40,
+            "priority": "critical",
+            "on_site": True,
+            "location": "DE BON",
+            "meeting_code": cms_meeting["code"],
+        },
+        {
+            "secretariat": "CMS",
+            "kind": "staff",
+            "title": "Editing of pre-session documents",
+            "description": "Copy-editing of working documents before their posting deadline; "
+            "can be done remotely.",
+            "skills": ["documents", "editing"],
+            "start_date": stc - timedelta(days=21),
+            "end_date": stc - timedelta(days=3),
+            "hours": 24,
+            "priority": "normal",
+            "on_site": False,
+            "meeting_code": cms_meeting["code"],
+        },
+    ]
+    gives = [
+        {
+            "secretariat": "CMS",
+            "kind": "staff",
+            "title": "Meeting services assistant",
+            "description": "Experienced with registration, documents and editing.",
+            "skills": ["registration", "documents", "editing"],
+            "start_date": sc - timedelta(days=14),
+            "end_date": sc + timedelta(days=4),
+            "hours_per_day": 8,
+            "total_hours": 50,
+            "location": "DE BON",
+            "travel_ok": True,
+        },
+        {
+            "secretariat": "CMS",
+            "kind": "ict",
+            "title": "AV technician",
+            "description": "Streaming and room audio for hybrid sessions.",
+            "skills": ["av-streaming", "network"],
+            "start_date": sc,
+            "end_date": sc + timedelta(days=4),
+            "hours_per_day": 6,
+            "total_hours": 24,
+            "location": "DE BON",
+            "travel_ok": True,
+        },
+        {
+            "secretariat": "CITES",
+            "kind": "ict",
+            "title": "Network and streaming engineer",
+            "description": "Conference networks and webcasting.",
+            "skills": ["av-streaming", "network", "webcast"],
+            "start_date": stc - timedelta(days=7),
+            "end_date": stc + timedelta(days=4),
+            "hours_per_day": 8,
+            "total_hours": 40,
+            "location": "CH GVA",
+            "travel_ok": True,
+        },
+        {
+            "secretariat": "CITES",
+            "kind": "staff",
+            "title": "Editor and documents officer",
+            "description": "Half days of editing, from Geneva.",
+            "skills": ["documents", "editing"],
+            "start_date": stc - timedelta(days=28),
+            "end_date": stc - timedelta(days=3),
+            "hours_per_day": 4,
+            "total_hours": 24,
+            "location": "CH GVA",
+            "travel_ok": False,
+        },
+    ]
+    return asks, gives
+
+
+def demo_proposals(
+    today: date, request_ids: list[uuid.UUID], offer_ids: list[uuid.UUID]
+) -> list[ProposalIn]:
+    """Example proposals, waiting for a decision until the first matching run replaces them."""
+    meeting_list = demo_meetings(today)
+    sc, stc = meeting_list[3]["start_date"], meeting_list[4]["start_date"]
+    plan = [
+        (0, 0, [(d, 8) for d in _days(sc, 5)], True),
+        (1, 1, [(d, 6) for d in _days(sc, 3)], True),
+        (2, 2, [(d, 8) for d in _days(stc, 3)], True),
+        (3, 3, [(d, 4) for d in _days(stc - timedelta(days=14), 5)], False),
+    ]
+    return [
+        ProposalIn(request_ids[r], offer_ids[o], sum(h for _, h in days), tuple(days), travel)
+        for r, o, days, travel in plan
+    ]
+
+
+async def _seed_support(
+    session: AsyncSession, admin: Principal, today: date, created: dict[str, int]
+) -> None:
+    """Requests and offers created once (later edits by users are left alone), and example
+    proposals when none of them has any allocation yet."""
+    asks, gives = demo_support(today)
+    request_ids, offer_ids = [], []
+    for i, raw in enumerate(asks):
+        ref = f"workload-request-{i}"
+        found = await crud.find_by_external_ref(session, REQUESTS, DEMO_SOURCE, ref)
+        if found is None:
+            data = WorkloadRequestWrite.model_validate(
+                {**raw, "external_ref": {"source": DEMO_SOURCE, "id": ref}}
+            )
+            found = await requests.create(session, admin, data)
+            created["workload_requests"] += 1
+        request_ids.append(found.id)
+    for i, raw in enumerate(gives):
+        ref = f"capacity-offer-{i}"
+        offer = await crud.find_by_external_ref(session, OFFERS, DEMO_SOURCE, ref)
+        if offer is None:
+            data_o = CapacityOfferWrite.model_validate(
+                {**raw, "external_ref": {"source": DEMO_SOURCE, "id": ref}}
+            )
+            offer = await offers.create(session, admin, data_o)
+            created["capacity_offers"] += 1
+        offer_ids.append(offer.id)
+    if created["workload_requests"] < len(asks) or await session.scalar(
+        select(func.count()).select_from(Allocation)
+    ):
+        return
+    run = MatchingRun(trigger="demo data: example proposals", status="succeeded")
+    session.add(run)
+    await session.flush()
+    diff = await apply_proposals(
+        session, run.id, demo_proposals(today, request_ids, offer_ids), actor="seed-demo"
+    )
+    created["proposals"] = len(diff.added)
+
+
 async def is_empty(session: AsyncSession) -> bool:
     """True when no meeting exists yet (a fresh deployment)."""
     return (await session.scalar(select(func.count()).select_from(Meeting))) == 0
@@ -196,7 +395,13 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[st
     """Load the demo set; running it again changes nothing (upserts by external reference)."""
     today = today or date.today()
     admin = Principal(uuid.UUID(int=0), "seed-demo", None, frozenset({"admin"}))
-    created = {"meetings": 0, "activities": 0}
+    created = {
+        "meetings": 0,
+        "activities": 0,
+        "workload_requests": 0,
+        "capacity_offers": 0,
+        "proposals": 0,
+    }
     upcoming: list[str] = []
     for i, raw in enumerate(demo_meetings(today)):
         data = MeetingWrite.model_validate(raw)
@@ -208,4 +413,5 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[st
         act = ActivityWrite.model_validate(raw)
         _, made = await activities.upsert_by_ref(session, admin, DEMO_SOURCE, f"activity-{i}", act)
         created["activities"] += made
+    await _seed_support(session, admin, today, created)
     return created

@@ -129,11 +129,23 @@ Timestamp = Annotated[
 
 
 def _normalise_skill(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+    # Only spaces are trimmed, and the length is checked before: the schema's pattern and
+    # maxLength then describe exactly what is accepted.
+    if isinstance(value, str):
+        if len(value) > 50:
+            raise ValueError("must have at most 50 characters")
+        return value.strip(" ").lower()
+    return value
 
 
 def _dedupe_sorted(values: list[str]) -> list[str]:
     return sorted(set(values))
+
+
+def _reason_length(value: object) -> object:
+    if isinstance(value, str) and len(value) > 2000:
+        raise ValueError("must have at most 2000 characters")
+    return value
 
 
 Skill = Annotated[
@@ -143,7 +155,7 @@ Skill = Annotated[
     Field(
         description="skill tag: trimmed, lower-cased, letters, digits and hyphens",
         examples=["av-streaming"],
-        json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9-]*\s*$"},
+        json_schema_extra={"pattern": r"^ *[A-Za-z0-9][A-Za-z0-9-]* *$"},
     ),
 ]
 Skills = Annotated[
@@ -153,6 +165,7 @@ Skills = Annotated[
 ]
 Reason = Annotated[
     str,
+    BeforeValidator(_reason_length),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
     AfterValidator(_clean),
     Field(description="why (kept in the history)", examples=["Team needed for the CoP"]),

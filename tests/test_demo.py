@@ -21,7 +21,7 @@ async def test_seed_demo_is_repeatable_and_shows_upcoming_meetings(
         second = await demo.seed_demo(session)
     assert first["meetings"] == 5
     assert first["activities"] >= 8
-    assert second == {"meetings": 0, "activities": 0}
+    assert set(second.values()) == {0}
 
     meetings = (await client.get("/v1/meetings", headers=keys.cites_read)).json()["items"]
     codes = {m["code"] for m in meetings}

@@ -122,7 +122,7 @@ async def _hours_by(
         .where(column.in_(wanted), Allocation.status.in_(LIVE_STATUSES))
         .group_by(column, Allocation.status)
     )
-    for ident, status, hours in rows.tuples():
+    for ident, status, hours in rows:
         out[ident][status] = int(hours)
     return out
 
@@ -154,7 +154,7 @@ async def accepted_by_offer_day(
     if offer_ids is not None:
         stmt = stmt.where(Allocation.offer_id.in_(list(offer_ids)))
     rows = await session.execute(stmt)
-    return {(offer_id, day): int(hours) for offer_id, day, hours in rows.tuples()}
+    return {(offer_id, day): int(hours) for offer_id, day, hours in rows}
 
 
 async def accepted_by_offer(
@@ -168,7 +168,7 @@ async def accepted_by_offer(
     )
     if offer_ids is not None:
         stmt = stmt.where(Allocation.offer_id.in_(list(offer_ids)))
-    return {o: int(h) for o, h in (await session.execute(stmt)).tuples()}
+    return {o: int(h) for o, h in (await session.execute(stmt))}
 
 
 async def accepted_by_request(
@@ -182,7 +182,7 @@ async def accepted_by_request(
     )
     if request_ids is not None:
         stmt = stmt.where(Allocation.request_id.in_(list(request_ids)))
-    return {r: int(h) for r, h in (await session.execute(stmt)).tuples()}
+    return {r: int(h) for r, h in (await session.execute(stmt))}
 
 
 async def accepted_pairs(session: AsyncSession) -> set[Pair]:
@@ -191,7 +191,7 @@ async def accepted_pairs(session: AsyncSession) -> set[Pair]:
     rows = await session.execute(
         select(Allocation.request_id, Allocation.offer_id).where(Allocation.status == "accepted")
     )
-    return {(r, o) for r, o in rows.tuples()}
+    return {(r, o) for r, o in rows}
 
 
 async def current_proposals(session: AsyncSession) -> dict[Pair, dict[date, int]]:
@@ -202,7 +202,7 @@ async def current_proposals(session: AsyncSession) -> dict[Pair, dict[date, int]
         .where(Allocation.status == "proposed")
     )
     out: dict[Pair, dict[date, int]] = defaultdict(dict)
-    for request_id, offer_id, day, hours in rows.tuples():
+    for request_id, offer_id, day, hours in rows:
         out[(request_id, offer_id)][day] = hours
     return dict(out)
 
@@ -210,7 +210,7 @@ async def current_proposals(session: AsyncSession) -> dict[Pair, dict[date, int]
 async def banned_pairs(session: AsyncSession) -> set[Pair]:
     """(request_id, offer_id) pairs declined before and not lifted by an edit since."""
     rows = await session.execute(select(DeclinedPair.request_id, DeclinedPair.offer_id))
-    return {(r, o) for r, o in rows.tuples()}
+    return {(r, o) for r, o in rows}
 
 
 async def is_banned(session: AsyncSession, request_id: uuid.UUID, offer_id: uuid.UUID) -> bool:

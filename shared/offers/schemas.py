@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from shared.models.capacity_offer import MAX_HOURS_PER_DAY, MAX_OFFER_TOTAL_HOURS
 from shared.requests.schemas import Kind, check_window
@@ -42,10 +42,10 @@ class CapacityOfferWrite(InputModel):
     skills: Skills = Field(default_factory=list)
     start_date: Day
     end_date: Day
-    hours_per_day: int = Field(ge=1, le=MAX_HOURS_PER_DAY)
-    total_hours: int = Field(ge=1, le=MAX_OFFER_TOTAL_HOURS)
+    hours_per_day: StrictInt = Field(ge=1, le=MAX_HOURS_PER_DAY)
+    total_hours: StrictInt = Field(ge=1, le=MAX_OFFER_TOTAL_HOURS)
     location: Locode | None = Field(default=None, description="Where the people work")
-    travel_ok: bool = Field(default=False, description="May travel to on-site work elsewhere")
+    travel_ok: StrictBool = Field(default=False, description="May travel to on-site work elsewhere")
     external_ref: ExternalRef | None = None
 
     @model_validator(mode="after")
@@ -66,14 +66,32 @@ class CapacityOfferUpdate(InputModel):
     skills: Skills | None = None
     start_date: Day | None = None
     end_date: Day | None = None
-    hours_per_day: int | None = Field(default=None, ge=1, le=MAX_HOURS_PER_DAY)
-    total_hours: int | None = Field(default=None, ge=1, le=MAX_OFFER_TOTAL_HOURS)
+    hours_per_day: StrictInt | None = Field(default=None, ge=1, le=MAX_HOURS_PER_DAY)
+    total_hours: StrictInt | None = Field(default=None, ge=1, le=MAX_OFFER_TOTAL_HOURS)
     location: Locode | None = None
-    travel_ok: bool | None = None
+    travel_ok: StrictBool | None = None
     external_ref: ExternalRef | None = None
 
 
 class CapacityOfferRead(OutputModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "0c6f1d2e-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
+                    "external_ref": {"source": "cms-hr", "id": "OFF-12"},
+                    "status": "active",
+                    "hours_proposed": 12,
+                    "hours_accepted": 18,
+                    "version": 3,
+                    "created_at": "2026-01-05T10:00:00Z",
+                    "updated_at": "2026-01-07T14:20:00Z",
+                }
+            ]
+        }
+    }
+
     id: uuid.UUID
     secretariat: str
     kind: Kind

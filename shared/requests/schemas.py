@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from shared.models.workload_request import MAX_REQUEST_HOURS, MAX_WINDOW_DAYS
 from shared.schemas import InputModel, OutputModel
@@ -62,9 +62,9 @@ class WorkloadRequestWrite(InputModel):
     skills: Skills = Field(default_factory=list)
     start_date: Day
     end_date: Day
-    hours: int = Field(ge=1, le=MAX_REQUEST_HOURS, description="Hours of support asked for")
+    hours: StrictInt = Field(ge=1, le=MAX_REQUEST_HOURS, description="Hours of support asked for")
     priority: Priority = "normal"
-    on_site: bool = False
+    on_site: StrictBool = False
     location: Locode | None = Field(default=None, description="Required when on_site")
     meeting_code: MeetingCode | None = None
     activity_id: uuid.UUID | None = None
@@ -90,9 +90,9 @@ class WorkloadRequestUpdate(InputModel):
     skills: Skills | None = None
     start_date: Day | None = None
     end_date: Day | None = None
-    hours: int | None = Field(default=None, ge=1, le=MAX_REQUEST_HOURS)
+    hours: StrictInt | None = Field(default=None, ge=1, le=MAX_REQUEST_HOURS)
     priority: Priority | None = None
-    on_site: bool | None = None
+    on_site: StrictBool | None = None
     location: Locode | None = None
     meeting_code: MeetingCode | None = None
     activity_id: uuid.UUID | None = None
@@ -106,6 +106,25 @@ class CancelBody(InputModel):
 
 
 class WorkloadRequestRead(OutputModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "5b0e2c8a-1f3d-4e6a-9b7c-2d4f6a8b0c1e",
+                    "activity_id": None,
+                    "external_ref": None,
+                    "status": "partially_matched",
+                    "hours_proposed": 24,
+                    "hours_accepted": 16,
+                    "version": 4,
+                    "created_at": "2026-01-05T09:00:00Z",
+                    "updated_at": "2026-01-07T14:20:00Z",
+                }
+            ]
+        }
+    }
+
     id: uuid.UUID
     secretariat: str
     kind: Kind

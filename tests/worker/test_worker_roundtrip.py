@@ -25,3 +25,25 @@ async def test_matching_run_queued_by_the_api_is_run_by_the_worker(
     assert current["status"] == "succeeded"
     assert current["finished_at"] is not None
     assert worker.poll() is None
+
+
+def test_worker_health_check_reports_a_running_worker(
+    worker: subprocess.Popen[bytes], process_env: dict[str, str]
+) -> None:
+    import sys
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        check = subprocess.run(
+            [sys.executable, "-m", "services.worker", "--check"],
+            env=process_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if check.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "j_complete" in check.stdout + check.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -31,7 +30,7 @@ from shared.offers.schemas import (
 )
 from shared.requests.schemas import CancelBody, Kind
 from shared.schemas import Page
-from shared.types import Day, SecretariatCode, Skill
+from shared.types import Day, SecretariatCode, Skill, Timestamp
 
 router = APIRouter(prefix="/capacity-offers", tags=["capacity offers"])
 PATH = "/v1/capacity-offers"
@@ -52,7 +51,7 @@ async def list_offers(
     skill: Annotated[Skill | None, Query(description="Offers with this skill")] = None,
     from_: Annotated[Day | None, Query(alias="from", description="Window ends on or after")] = None,
     to: Annotated[Day | None, Query(description="Window starts on or before")] = None,
-    updated_since: datetime | None = None,
+    updated_since: Timestamp | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:

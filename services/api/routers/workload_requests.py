@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -32,7 +31,7 @@ from shared.requests.schemas import (
     WorkloadRequestWrite,
 )
 from shared.schemas import Page
-from shared.types import Day, MeetingCode, SecretariatCode, Skill
+from shared.types import Day, MeetingCode, SecretariatCode, Skill, Timestamp
 
 router = APIRouter(prefix="/workload-requests", tags=["workload requests"])
 PATH = "/v1/workload-requests"
@@ -55,7 +54,7 @@ async def list_requests(
     activity_id: uuid.UUID | None = None,
     from_: Annotated[Day | None, Query(alias="from", description="Window ends on or after")] = None,
     to: Annotated[Day | None, Query(description="Window starts on or before")] = None,
-    updated_since: datetime | None = None,
+    updated_since: Timestamp | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response:

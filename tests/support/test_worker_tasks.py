@@ -1,0 +1,65 @@
+"""The worker's tasks for the support workflow, called as arq calls them."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.worker.main import WorkerSettings
+from services.worker.tasks import matching
+from shared.matching.kick import summary
+from shared.models import MatchingRun, MatchingTrigger
+from tests.factories import Keys
+from tests.support.factories import offer_body, post, request_body
+
+
+async def test_kick_handles_every_pending_trigger_in_one_run(
+    client: httpx.AsyncClient, keys: Keys, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    req = await post(client, "/v1/workload-requests", request_body(), keys.cites)
+    off = await post(client, "/v1/capacity-offers", offer_body(), keys.cms)
+    await client.patch(
+        f"/v1/capacity-offers/{off['id']}", json={"total_hours": 30}, headers=keys.cms
+    )
+    ctx = {"session_factory": session_factory}
+
+    run_id = await matching.kick(ctx)
+
+    assert run_id is not None
+    async with session_factory() as session:
+        triggers = list(await session.scalars(select(MatchingTrigger).order_by(MatchingTrigger.id)))
+        run = await session.get(MatchingRun, triggers[0].run_id)
+    assert [t.reason for t in triggers] == [
+        f"workload_request.created {req['id']}",
+        f"capacity_offer.created {off['id']}",
+        f"capacity_offer.changed {off['id']}",
+    ]
+    assert {str(t.run_id) for t in triggers} == {run_id}
+    assert all(t.handled_at is not None for t in triggers)
+    assert run is not None and run.status == "succeeded"
+    assert run.trigger.startswith(f"workload_request.created {req['id']}; ")
+    # Nothing left: the next kick (or the minute's sweep) records no run.
+    assert await matching.kick(ctx) is None
+
+
+async def test_a_long_list_of_reasons_fits_the_run(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            insert(MatchingTrigger),
+            [{"reason": f"capacity_offer.changed {i:040d}"} for i in range(50)],
+        )
+    run_id = await matching.kick({"session_factory": session_factory})
+    async with session_factory() as session:
+        run = await session.scalar(select(MatchingRun).where(MatchingRun.id == run_id))
+    assert run is not None and len(run.trigger) <= 200 and "(+50 triggers)" in run.trigger
+    assert summary(["a", "a", "b"]) == "a; b"
+
+
+def test_the_worker_knows_the_tasks_and_schedules() -> None:
+    names = {f.name for f in WorkerSettings.functions}
+    assert {"matching.run", "matching.kick"} <= names
+    crons = {c.name for c in WorkerSettings.cron_jobs}
+    assert {"matching.sweep", "workload_requests.expire"} <= crons
