@@ -33,8 +33,8 @@ SECURITY_HEADERS = {
 }
 
 # What the weekly chart shows when the page opens: the recent past and the coming months.
-WEEKS_BEFORE = 8
-WEEKS_AFTER = 20
+WEEKS_BEFORE = 4
+WEEKS_AFTER = 16
 
 
 @cache
