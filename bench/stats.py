@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +28,7 @@ import asyncpg
 import httpx
 
 from bench import stats_dataset
+from services.api.routers.dashboard import default_range
 from shared.embedded import EmbeddedPostgres
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -62,11 +63,8 @@ async def _admin(url: str, sql: str) -> None:
 
 def _cases(data: stats_dataset.Dataset, today: date) -> list[tuple[str, str, dict[str, str]]]:
     """(endpoint, label, query) for every case timed."""
-    monday = today - timedelta(days=today.weekday())
-    board = {
-        "from": (monday - timedelta(weeks=8)).isoformat(),
-        "to": (monday + timedelta(weeks=20, days=6)).isoformat(),
-    }
+    start, end = default_range(today)
+    board = {"from": start.isoformat(), "to": end.isoformat()}
     busiest = max(data.meetings, key=lambda m: sum(r.meeting == m.code for r in data.requests)).code
     cases = []
     for endpoint in ("workload", "capacity", "unmet-skills", "exchange", "activities"):
