@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,21 @@ class ProposalIn:
     hours: int
     days: tuple[tuple[date, int], ...]
     travel: bool
+
+
+class ProposalLike(Protocol):
+    """Anything shaped like a ProposalIn (the engine's own allocation type, for one)."""
+
+    @property
+    def request_id(self) -> uuid.UUID | str: ...
+    @property
+    def offer_id(self) -> uuid.UUID | str: ...
+    @property
+    def hours(self) -> int: ...
+    @property
+    def days(self) -> Sequence[tuple[date, int]]: ...
+    @property
+    def travel(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +81,17 @@ class ProposalsRejected(Conflict):
     type_slug = "proposals-rejected"
 
 
-def _shape(proposals: Sequence[ProposalIn]) -> dict[Pair, ProposalIn]:
+def _shape(proposals: Sequence[ProposalLike]) -> dict[Pair, ProposalIn]:
     """The proposals by pair; ValueError when one is malformed (an engine bug)."""
     wanted: dict[Pair, ProposalIn] = {}
-    for p in proposals:
+    for raw in proposals:
+        p = ProposalIn(
+            uuid.UUID(str(raw.request_id)),
+            uuid.UUID(str(raw.offer_id)),
+            int(raw.hours),
+            tuple(sorted((d, int(h)) for d, h in raw.days)),
+            bool(raw.travel),
+        )
         pair = (p.request_id, p.offer_id)
         if pair in wanted:
             raise ValueError(f"two proposals for the pair {pair}")
@@ -224,7 +247,7 @@ def _ids(values: Iterable[uuid.UUID]) -> list[uuid.UUID]:
 async def apply_proposals(
     session: AsyncSession,
     run_id: uuid.UUID | None,
-    proposals: Sequence[ProposalIn],
+    proposals: Sequence[ProposalLike],
     *,
     actor: str = history.MATCHING_ACTOR,
     working_weekdays: frozenset[int] | None = None,
@@ -282,4 +305,11 @@ async def apply_proposals(
     return diff
 
 
-__all__ = ["ProposalChange", "ProposalDiff", "ProposalIn", "ProposalsRejected", "apply_proposals"]
+__all__ = [
+    "ProposalChange",
+    "ProposalDiff",
+    "ProposalIn",
+    "ProposalLike",
+    "ProposalsRejected",
+    "apply_proposals",
+]

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.allocations.proposals import ProposalDiff, ProposalIn, apply_proposals
+from shared.allocations.proposals import ProposalDiff, ProposalIn, ProposalLike, apply_proposals
 from shared.db import session_scope
 from shared.models import Allocation, CapacityOffer, MatchingRun, WorkloadRequest
 
@@ -96,7 +96,7 @@ def proposal(
 
 
 async def propose(
-    factory: async_sessionmaker[AsyncSession], proposals: Sequence[ProposalIn]
+    factory: async_sessionmaker[AsyncSession], proposals: Sequence[ProposalLike]
 ) -> ProposalDiff:
     """The matching hook's stand-in: one run whose proposals replace those in force."""
     async with session_scope(factory) as session:

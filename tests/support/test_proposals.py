@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -247,3 +248,22 @@ async def test_the_history_cannot_be_rewritten(
         async with session_factory() as session:
             with pytest.raises(DBAPIError, match="cannot be changed or removed"):
                 await session.execute(text(statement))
+
+
+async def test_the_engine_may_hand_over_its_own_allocation_objects(
+    client: httpx.AsyncClient, keys: Keys, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    days = week()
+    req, off = await _pair(client, keys)
+    # The engine's allocations carry the same fields; ids may be strings, days in any order.
+    engine_output = SimpleNamespace(
+        request_id=req["id"],
+        offer_id=off["id"],
+        hours=6,
+        days=[(days[2], 2), (days[1], 4)],
+        travel=True,
+    )
+    diff = await propose(session_factory, [engine_output])
+    assert [(str(c.request_id), c.hours) for c in diff.added] == [(req["id"], 6)]
+    again = await propose(session_factory, [proposal(req, off, [(days[1], 4), (days[2], 2)])])
+    assert again.kept == [diff.added[0].allocation_id]
