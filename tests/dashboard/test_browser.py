@@ -326,6 +326,21 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     ):
         assert await page.get_by_role("img", name=name).count() == 1, name
 
+    # Every control has a name, every chart a title a screen reader announces.
+    unnamed = await page.evaluate(
+        """() => [...document.querySelectorAll('input, select, button, summary')]
+            .filter(n => !(n.labels && n.labels.length) && !n.textContent.trim())
+            .map(n => n.outerHTML)"""
+    )
+    assert unnamed == []
+    untitled = await page.evaluate(
+        """() => [...document.querySelectorAll('svg.chart')]
+            .filter(n => n.getAttribute('role') !== 'img'
+                || !document.getElementById(n.getAttribute('aria-labelledby').split(' ')[0]))
+            .map(n => n.id)"""
+    )
+    assert untitled == []
+
     await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     if SCREENSHOT_COPY:
         shutil.copyfile(tmp_path / "dashboard.png", ROOT / SCREENSHOT_COPY)
