@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install run test lint fmt migrate revision seed-demo bench-api bench-matching clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-stats clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -21,10 +21,13 @@ help: ## list the targets
 
 install: .venv/.synced ## install the locked dependencies into .venv
 
+browser-deps: ## Debian's chromium for the dashboard's browser test, when it is missing
+	.ci/browser-deps
+
 run: install ## migrate, seed an empty database, then run the API (127.0.0.1:8000) and the worker
 	$(UV) run --frozen tandem run
 
-test: install ## run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, or embedded servers)
+test: install browser-deps ## run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, or embedded servers)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
@@ -47,6 +50,9 @@ bench-api: install ## API throughput and latency against a raw floor (see README
 
 bench-matching: install ## matching engine at four scales against a reference LP (see README)
 	$(UV) run --frozen python -m bench.matching_solve $(BENCH_ARGS)
+
+bench-stats: install ## each stats endpoint's p50/p95 on a realistic year of support (see README)
+	$(UV) run --frozen python -m bench.stats $(BENCH_ARGS)
 
 clean: ## remove local data of the embedded servers (.tandem/)
 	rm -rf .tandem

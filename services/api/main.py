@@ -19,10 +19,12 @@ from services.api.routers import (
     batch,
     capacity_offers,
     changes,
+    dashboard,
     health,
     matching,
     meetings,
     secretariats,
+    stats,
     webhooks,
     workload_requests,
 )
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(EdgeMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     for router in (
         secretariats.router,
         meetings.router,
@@ -85,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         changes.router,
         batch.router,
         webhooks.router,
+        stats.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app

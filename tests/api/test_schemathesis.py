@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from schemathesis import checks
 
 from services.api.main import create_app
@@ -24,6 +24,14 @@ CHECKS = [
 ]
 
 
+def _sent_as_generated(case: schemathesis.Case) -> bool:
+    """False when a query parameter's value is an empty list or object: the client leaves it
+    out of the URL, so a negative case made invalid by it (an unknown parameter, say) reaches
+    the API as a valid request, and negative_data_rejection reports the 2xx (a false positive
+    of schemathesis 4.32, which judges the case as generated, not as sent)."""
+    return not any(value in ([], {}) for value in (case.query or {}).values())
+
+
 # The document the app serves at /openapi.json, built from the app itself.
 schema = schemathesis.openapi.from_dict(create_app().openapi())
 
@@ -36,6 +44,7 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
     derandomize=True,
 )
 def test_api_contract(case: schemathesis.Case, keys: Keys, live_api: str) -> None:
+    assume(_sent_as_generated(case))
     checks_here = CHECKS
     if case.path.endswith(":batch-upsert"):
         # The contract answers a batch over its item limit with 413, which this check does not

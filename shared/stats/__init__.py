@@ -1,0 +1,1 @@
+"""What a workload coordinator's dashboard shows, computed by PostgreSQL aggregate queries."""
