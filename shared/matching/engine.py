@@ -29,6 +29,8 @@ optimal face of the previous one by complementary slackness with exact node pote
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -412,6 +414,19 @@ class _Instance:
         found, at = _member(self.used_keys, self.day_key(offer, day))
         return np.maximum(hpd - np.where(found, self.used_hours[at], 0), 0)
 
+    def window_hours(self, offer: IntArray, lo: IntArray, hi: IntArray) -> IntArray:
+        """Sum of day_left of each offer over the working days lo..hi (inclusive)."""
+        hpd = np.maximum(self.o_hpd[offer], 0)
+        full = hpd * np.maximum(hi - lo + 1, 0)
+        if self.used_keys.size == 0:
+            return full
+        u_hpd = np.maximum(self.o_hpd[self.used_keys // self.day_stride], 0)
+        cut = u_hpd - np.maximum(u_hpd - self.used_hours, 0)
+        cum = np.concatenate([[0], np.cumsum(cut)])
+        a = np.searchsorted(self.used_keys, self.day_key(offer, lo))
+        b = np.searchsorted(self.used_keys, self.day_key(offer, hi), side="right")
+        return full - (cum[b] - cum[a])
+
     def _eligible_pairs(self, banned: frozenset[tuple[Id, Id]]) -> _Pairs:
         reqs, offs = self.requests, self.offers
         nr, no = len(reqs), len(offs)
@@ -506,425 +521,712 @@ class _Instance:
 
 
 @dataclass(slots=True)
-class _Network:
-    """The flow network, as arrays. Arc blocks, in this order:
+class _Bonus:
+    """Previous proposals that an eligible pair can keep: on a working day inside the
+    pair's common window that still has hours left."""
 
-    source->request, request->segment (pair arcs), request->day (bonus arcs),
-    day->segment, segment->offer, offer->sink, source->sink.
-    """
-
-    nodes: int
-    tails: IntArray
-    heads: IntArray
-    caps: IntArray
-    supply: int
-    # pair arcs
-    pair_arc: slice
-    pair_of_arc: IntArray
-    seg_of_arc: IntArray
-    # bonus arcs (previous proposals that can be kept)
-    bonus_arc: slice
-    bonus_pair: IntArray
-    bonus_day: IntArray
-    bonus_hours: IntArray
-    # segments: offer, first working day, one past the last
-    seg_offer: IntArray
-    seg_start: IntArray
-    seg_end: IntArray
-    # figures for the cost multipliers
-    max_flow: int
-    max_travel: int
-    max_kept: int
+    pair: IntArray
+    day: IntArray
+    hours: IntArray
+    left: IntArray
 
 
-def _network(inst: _Instance, previous: Mapping[tuple[Id, Id], Mapping[date, int]]) -> _Network:
-    p = inst.pairs
-    stride = inst.day_stride
-
-    # Segment boundaries of each offer: its window and every pair's common window.
-    active = np.unique(p.offer)
-    bounds = np.unique(
-        np.concatenate(
-            [
-                inst.day_key(active, inst.o_lo[active]),
-                inst.day_key(active, inst.o_hi[active] + 1),
-                inst.day_key(p.offer, p.lo),
-                inst.day_key(p.offer, p.hi + 1),
-            ]
-        )
-    )
-    b_offer, b_day = np.divmod(bounds, stride)
-    b_day += inst.day_base
-    # Candidate segment j spans [bounds[j], bounds[j + 1]) when both belong to one offer.
-    nb = bounds.size
-    is_seg = np.zeros(nb, dtype=np.bool_)
-    is_seg[:-1] = b_offer[:-1] == b_offer[1:]
-    seg_len = np.zeros(nb, dtype=np.int64)
-    seg_len[:-1] = b_day[1:] - b_day[:-1]
-    seg_cap = np.where(is_seg, inst.o_hpd[b_offer] * seg_len, 0)
-    if inst.used_keys.size and bounds.size:
-        u_offer = inst.used_keys // stride
-        j = np.searchsorted(bounds, inst.used_keys, side="right") - 1
-        ok = (j >= 0) & (b_offer[np.maximum(j, 0)] == u_offer) & is_seg[np.maximum(j, 0)]
-        hpd = inst.o_hpd[u_offer[ok]]
-        np.add.at(seg_cap, j[ok], np.maximum(hpd - inst.used_hours[ok], 0) - hpd)
-
-    # Pair arcs: one per (pair, segment with capacity) inside the pair's common window.
-    j_lo = np.searchsorted(bounds, inst.day_key(p.offer, p.lo))
-    j_hi = np.searchsorted(bounds, inst.day_key(p.offer, p.hi + 1))
-    arc_seg = _ranges(j_lo, j_hi - j_lo)
-    arc_pair = np.repeat(np.arange(p.request.size, dtype=np.int64), j_hi - j_lo)
-    keep = seg_cap[arc_seg] > 0
-    arc_seg, arc_pair = arc_seg[keep], arc_pair[keep]
-
-    # Bonus arcs: previous proposals on an eligible pair, inside its common window, on a
-    # working day that still has hours.
-    b_pair, b_day_idx, b_hours = _previous_entries(inst, previous)
-    b_left = inst.day_left(p.offer[b_pair], b_day_idx) if b_pair.size else b_pair
-    keep = b_left > 0
-    b_pair, b_day_idx, b_hours, b_left = b_pair[keep], b_day_idx[keep], b_hours[keep], b_left[keep]
-    b_key = inst.day_key(p.offer[b_pair], b_day_idx)
-    day_keys, b_daynode = np.unique(b_key, return_inverse=True)
-    b_daynode = b_daynode.reshape(-1)
-    day_seg = np.searchsorted(bounds, day_keys, side="right") - 1
-    day_offer = day_keys // stride
-    day_left = inst.day_left(day_offer, day_keys % stride + inst.day_base)
-
-    used_segs, arc_seg_node = np.unique(arc_seg, return_inverse=True)
-    arc_seg_node = arc_seg_node.reshape(-1)
-    day_seg_node = np.searchsorted(used_segs, day_seg)
-    req_active, arc_req_node = np.unique(p.request[arc_pair], return_inverse=True)
-    arc_req_node = arc_req_node.reshape(-1)
-    b_req_node = np.searchsorted(req_active, p.request[b_pair])
-    off_active = np.unique(b_offer[used_segs])
-    seg_off_node = np.searchsorted(off_active, b_offer[used_segs])
-
-    n_req, n_seg, n_day, n_off = req_active.size, used_segs.size, day_keys.size, off_active.size
-    first_req = 2
-    first_seg = first_req + n_req
-    first_day = first_seg + n_seg
-    first_off = first_day + n_day
-    nodes = first_off + n_off
-
-    seg_cap_used = seg_cap[used_segs]
-    off_total = inst.o_total[off_active]
-    req_rem = inst.r_remaining[req_active]
-    pair_cap = np.minimum(
-        np.minimum(inst.r_remaining[p.request[arc_pair]], seg_cap[arc_seg]),
-        inst.o_total[p.offer[arc_pair]],
-    )
-    bonus_cap = np.minimum(np.minimum(b_hours, b_left), inst.r_remaining[p.request[b_pair]])
-    supply = int(req_rem.sum())
-    blocks = [
-        (np.zeros(n_req, np.int64), first_req + np.arange(n_req), req_rem),
-        (first_req + arc_req_node, first_seg + arc_seg_node, pair_cap),
-        (first_req + b_req_node, first_day + b_daynode, bonus_cap),
-        (first_day + np.arange(n_day), first_seg + day_seg_node, day_left),
-        (first_seg + np.arange(n_seg), first_off + seg_off_node, seg_cap_used),
-        (first_off + np.arange(n_off), np.ones(n_off, np.int64), off_total),
-        (np.zeros(1, np.int64), np.ones(1, np.int64), np.array([supply], np.int64)),
-    ]
-    sizes = np.cumsum([0] + [b[0].size for b in blocks])
-    tails = np.concatenate([b[0] for b in blocks]).astype(np.int64)
-    heads = np.concatenate([b[1] for b in blocks]).astype(np.int64)
-    caps = np.concatenate([b[2] for b in blocks]).astype(np.int64)
-
-    # Bounds used to fold the lexicographic objective into one cost.
-    offer_seg_cap = np.bincount(seg_off_node, weights=seg_cap_used, minlength=n_off)
-    offer_cap = np.minimum(off_total, offer_seg_cap.astype(np.int64))
-    max_flow = min(supply, int(offer_cap.sum()))
-    travel_arcs = p.travel[arc_pair]
-    t_req = np.unique(arc_req_node[travel_arcs])
-    t_off = np.unique(seg_off_node[arc_seg_node[travel_arcs]])
-    max_travel = min(max_flow, int(req_rem[t_req].sum()), int(offer_cap[t_off].sum()))
-    max_kept = min(max_flow, int(bonus_cap.sum()))
-    return _Network(
-        nodes=nodes,
-        tails=tails,
-        heads=heads,
-        caps=caps,
-        supply=supply,
-        pair_arc=slice(int(sizes[1]), int(sizes[2])),
-        pair_of_arc=arc_pair,
-        seg_of_arc=arc_seg,
-        bonus_arc=slice(int(sizes[2]), int(sizes[3])),
-        bonus_pair=b_pair,
-        bonus_day=b_day_idx,
-        bonus_hours=b_hours,
-        seg_offer=b_offer,
-        seg_start=b_day,
-        seg_end=np.append(b_day[1:], 0),
-        max_flow=max_flow,
-        max_travel=max_travel,
-        max_kept=max_kept,
-    )
-
-
-def _previous_entries(
-    inst: _Instance, previous: Mapping[tuple[Id, Id], Mapping[date, int]]
-) -> tuple[IntArray, IntArray, IntArray]:
-    """Previous proposals (pair, working-day index, hours) that an eligible pair can keep."""
+def _bonus(inst: _Instance, previous: Mapping[tuple[Id, Id], Mapping[date, int]]) -> _Bonus:
     p = inst.pairs
     nr = len(inst.requests)
     rows: list[tuple[int, int, int]] = []
     for (rid, oid), days in previous.items():
         r = inst.request_index.get(rid)
         o = inst.offer_index.get(oid)
-        if r is None or o is None:
-            continue
-        key = o * nr + r
-        rows.extend((key, d.toordinal(), h) for d, h in days.items() if h > 0)
+        if r is not None and o is not None:
+            rows.extend((o * nr + r, d.toordinal(), h) for d, h in days.items() if h > 0)
+    z = np.zeros(0, dtype=np.int64)
     if not rows or p.request.size == 0:
-        z = np.zeros(0, dtype=np.int64)
-        return z, z, z
-    arr = np.array(rows, dtype=np.int64)
+        return _Bonus(z, z, z, z)
+    arr = np.array(sorted(rows), dtype=np.int64)
     found, pair = _member(p.offer * nr + p.request, arr[:, 0])
     day, working = inst.calendar.indices(arr[:, 1])
-    ok = found & working & (p.lo[pair] <= day) & (day <= p.hi[pair])
-    return pair[ok], day[ok], arr[ok, 2]
+    ok = found & working
+    ok[ok] &= (p.lo[pair[ok]] <= day[ok]) & (day[ok] <= p.hi[pair[ok]])
+    left = np.zeros_like(day)
+    left[ok] = inst.day_left(p.offer[pair[ok]], day[ok])
+    ok &= left > 0
+    return _Bonus(pair[ok], day[ok], arr[ok, 2], left[ok])
+
+
+@dataclass(slots=True)
+class _Network:
+    """The flow network of the selected pairs, as arrays.
+
+    Nodes: 0 source, 1 sink, then requests, offers, segments, day nodes. Arc blocks, in
+    this order: source->request, pair arcs (request->segment for exact pairs,
+    request->offer for relaxed ones), request->day (bonus), day->segment, segment->offer,
+    offer->sink, source->sink.
+    """
+
+    nodes: int
+    tails: IntArray
+    heads: IntArray
+    caps: IntArray
+    costs: IntArray
+    supply: int
+    request_ids: IntArray  # the requests that have a node, in node order (from node 2)
+    offer_ids: IntArray  # the offers that have a node, in node order
+    pair_arc: slice
+    arc_pair: IntArray
+    bonus_arc: slice
+    bonus_pair: IntArray
+    # the segments that have a node, in node order: offer, first day, one past the last
+    seg_offer: IntArray
+    seg_start: IntArray
+    seg_end: IntArray
+
+
+def _network(
+    inst: _Instance,
+    selected: IntArray,
+    exact: BoolArray,
+    bonus: _Bonus,
+    pair_costs: IntArray,
+    pair_hours: IntArray,
+) -> _Network:
+    """The network of the selected pairs (sorted indices into inst.pairs).
+
+    An exact pair reaches the segments of its offer inside its common window, so its
+    offer's per-day limits hold for it. A relaxed pair has one arc straight to its offer,
+    capped by the hours its window can hold: the offer's per-day limits may be broken,
+    which the caller checks afterwards.
+    """
+    p = inst.pairs
+    stride = inst.day_stride
+    fine = selected[exact[selected]]
+    coarse = selected[~exact[selected]]
+    po, plo, phi = p.offer[fine], p.lo[fine], p.hi[fine]
+
+    # Segments: an offer's days cut at the bounds of its exact pairs' common windows.
+    bounds = np.unique(np.concatenate([inst.day_key(po, plo), inst.day_key(po, phi + 1)]))
+    b_offer = bounds // stride
+    b_day = bounds % stride + inst.day_base
+    is_seg = np.zeros(bounds.size, dtype=np.bool_)
+    is_seg[:-1] = b_offer[:-1] == b_offer[1:]
+    seg_at = np.flatnonzero(is_seg)  # segment -> index of its first bound
+    seg_offer = b_offer[seg_at]
+    seg_cap = inst.window_hours(seg_offer, b_day[seg_at], b_day[seg_at + 1] - 1)
+
+    lo_seg = np.searchsorted(seg_at, np.searchsorted(bounds, inst.day_key(po, plo)))
+    hi_seg = np.searchsorted(seg_at, np.searchsorted(bounds, inst.day_key(po, phi + 1)))
+    arc_i = np.repeat(np.arange(fine.size, dtype=np.int64), hi_seg - lo_seg)
+    arc_seg = _ranges(lo_seg, hi_seg - lo_seg)
+    keep = seg_cap[arc_seg] > 0
+    arc_i, arc_seg = arc_i[keep], arc_seg[keep]
+    fine_pair = fine[arc_i]
+    coarse = coarse[pair_hours[coarse] > 0]
+
+    # Bonus arcs and their day nodes (pairs with previous proposals are always exact).
+    b_sel = np.isin(bonus.pair, fine)
+    b_pair, bonus_day, b_hours, b_left = (
+        bonus.pair[b_sel],
+        bonus.day[b_sel],
+        bonus.hours[b_sel],
+        bonus.left[b_sel],
+    )
+    day_keys, b_daynode = np.unique(inst.day_key(p.offer[b_pair], bonus_day), return_inverse=True)
+    b_daynode = b_daynode.reshape(-1)
+    day_left = inst.day_left(day_keys // stride, day_keys % stride + inst.day_base)
+    day_seg = np.searchsorted(seg_at, np.searchsorted(bounds, day_keys, side="right") - 1)
+
+    # Node numbering: only what some arc uses.
+    used_seg = np.unique(np.concatenate([arc_seg, day_seg]))
+    req_ids = np.unique(np.concatenate([p.request[fine_pair], p.request[coarse]]))
+    off_ids = np.unique(np.concatenate([seg_offer[used_seg], p.offer[coarse]]))
+    n_req, n_off, n_seg, n_day = req_ids.size, off_ids.size, used_seg.size, day_keys.size
+    first_req, first_off = 2, 2 + n_req
+    first_seg = first_off + n_off
+    first_day = first_seg + n_seg
+    nodes = first_day + n_day
+
+    def req_node(r: IntArray) -> IntArray:
+        return first_req + np.searchsorted(req_ids, r)
+
+    def off_node(o: IntArray) -> IntArray:
+        return first_off + np.searchsorted(off_ids, o)
+
+    def seg_node(j: IntArray) -> IntArray:
+        return first_seg + np.searchsorted(used_seg, j)
+
+    rem = inst.r_remaining
+    supply = int(rem[req_ids].sum())
+    arc_pair = np.concatenate([fine_pair, coarse])
+    blocks = [
+        # (tails, heads, capacities, costs)
+        (np.zeros(n_req, np.int64), req_node(req_ids), rem[req_ids], None),
+        (
+            req_node(p.request[arc_pair]),
+            np.concatenate([seg_node(arc_seg), off_node(p.offer[coarse])]),
+            # An exact pair's arc never binds (its request's arc does): the potentials
+            # then price every day of its segment alike.
+            np.concatenate([rem[p.request[fine_pair]] + 1, pair_hours[coarse]]),
+            pair_costs[arc_pair],
+        ),
+        (
+            req_node(p.request[b_pair]),
+            first_day + b_daynode,
+            np.minimum(np.minimum(b_hours, b_left), rem[p.request[b_pair]]),
+            pair_costs[b_pair] - 1,
+        ),
+        (first_day + np.arange(n_day), seg_node(day_seg), day_left, None),
+        (first_seg + np.arange(n_seg), off_node(seg_offer[used_seg]), seg_cap[used_seg], None),
+        (off_node(off_ids), np.ones(n_off, np.int64), inst.o_total[off_ids], None),
+        (np.zeros(1, np.int64), np.ones(1, np.int64), np.array([supply], np.int64), None),
+    ]
+    sizes = np.cumsum([0] + [b[0].size for b in blocks])
+    return _Network(
+        nodes=nodes,
+        tails=np.concatenate([b[0] for b in blocks]).astype(np.int64),
+        heads=np.concatenate([b[1] for b in blocks]).astype(np.int64),
+        caps=np.concatenate([b[2] for b in blocks]).astype(np.int64),
+        costs=np.concatenate(
+            [b[3] if b[3] is not None else np.zeros(b[0].size, np.int64) for b in blocks]
+        ).astype(np.int64),
+        supply=supply,
+        request_ids=req_ids,
+        offer_ids=off_ids,
+        pair_arc=slice(int(sizes[1]), int(sizes[2])),
+        arc_pair=arc_pair,
+        bonus_arc=slice(int(sizes[2]), int(sizes[3])),
+        bonus_pair=b_pair,
+        seg_offer=seg_offer[used_seg],
+        seg_start=b_day[seg_at[used_seg]],
+        seg_end=b_day[seg_at[used_seg] + 1],
+    )
 
 
 # --------------------------------------------------------------------------- solving
 
 
-class CostRangeError(ArithmeticError):
-    """OR-Tools cannot represent the folded costs of this instance."""
+class _CostRangeError(ArithmeticError):
+    """OR-Tools cannot represent this instance's costs."""
 
 
-def _min_cost_flow(
-    nodes: int,
-    tails: IntArray,
-    heads: IntArray,
-    caps: IntArray,
-    costs: IntArray,
-    supplies: IntArray,
-) -> IntArray:
-    """Flows of an optimal solution (raises CostRangeError when costs are out of range)."""
+def _min_cost_flow(net: _Network, costs: IntArray, arcs: IntArray, supplies: IntArray) -> IntArray:
+    """Flows of an optimal solution on the given arcs of the network (the others empty)."""
+    flows = np.zeros(net.tails.size, dtype=np.int64)
+    if arcs.size == 0:
+        return flows
     mcf = SimpleMinCostFlow()
-    if tails.size:
-        mcf.add_arcs_with_capacity_and_unit_cost(
-            tails.astype(np.int32), heads.astype(np.int32), caps, costs
-        )
+    mcf.add_arcs_with_capacity_and_unit_cost(
+        net.tails[arcs].astype(np.int32),
+        net.heads[arcs].astype(np.int32),
+        net.caps[arcs],
+        costs[arcs],
+    )
     nz = np.flatnonzero(supplies)
     if nz.size:
         mcf.set_nodes_supplies(nz.astype(np.int32), supplies[nz])
-    if tails.size == 0:
-        return np.zeros(0, dtype=np.int64)
     status = mcf.solve()
     if status == mcf.BAD_COST_RANGE:
-        raise CostRangeError("cost range")
+        raise _CostRangeError("cost range")
     if status != mcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
-    return np.asarray(mcf.flows(np.arange(tails.size, dtype=np.int32)), dtype=np.int64)
+    flows[arcs] = mcf.flows(np.arange(arcs.size, dtype=np.int32))
+    return flows
 
 
 def _fits(max_abs_cost: int, nodes: int) -> bool:
-    # OR-Tools multiplies every cost by (nodes + 1) and needs twice that in int64; keep a
-    # further margin for its node potentials, which it checks at run time anyway.
-    return max_abs_cost * 2 * (nodes + 1) * 64 <= _INT64_MAX
+    # OR-Tools multiplies each cost by (nodes + 1) and needs twice that in int64. Its node
+    # potentials can go further; it checks them at run time (BAD_COST_RANGE).
+    return max_abs_cost * 2 * (nodes + 1) <= _INT64_MAX
 
 
 def _potentials(
-    nodes: int,
-    tails: IntArray,
-    heads: IntArray,
-    caps: IntArray,
-    costs: IntArray,
-    flows: IntArray,
+    nodes: int, tails: IntArray, heads: IntArray, caps: IntArray, costs: IntArray, flows: IntArray
 ) -> IntArray:
-    """Node potentials that prove a flow optimal: reduced costs >= 0 on every residual arc.
+    """Node potentials that prove a flow optimal: reduced cost >= 0 on every residual arc.
 
-    Found as shortest-path distances in the residual network from a root joined to every
-    node, by a min-cost flow that sends one unit from the root to each node; the arcs that
-    carry flow there are tight, so distances propagate along them from the root.
+    Shortest distances in the residual network from a virtual root joined to every node at
+    cost 0 (Bellman-Ford, relaxing only the arcs out of nodes whose distance changed). The
+    residual network of an optimal flow has no negative cycle, so this ends.
     """
     fwd = flows < caps
     bwd = flows > 0
-    root = nodes
-    rt = np.concatenate([tails[fwd], heads[bwd], np.full(nodes, root)])
-    rh = np.concatenate([heads[fwd], tails[bwd], np.arange(nodes)])
-    rc = np.concatenate([costs[fwd], -costs[bwd], np.zeros(nodes, np.int64)])
-    supplies = np.full(nodes + 1, -1, dtype=np.int64)
-    supplies[root] = nodes
-    tree = _min_cost_flow(nodes + 1, rt, rh, np.full(rt.size, nodes + 1, np.int64), rc, supplies)
-    carry = tree > 0
-    t, h, c = rt[carry], rh[carry], rc[carry]
-    dist = np.zeros(nodes + 1, dtype=np.int64)
-    seen = np.zeros(nodes + 1, dtype=np.bool_)
-    seen[root] = True
-    frontier = seen.copy()
-    while frontier.any():
-        step = frontier[t] & ~seen[h]
-        dist[h[step]] = dist[t[step]] + c[step]
-        frontier = np.zeros_like(seen)
-        frontier[h[step]] = True
-        seen |= frontier
-    return dist[:nodes]
+    rt = np.concatenate([tails[fwd], heads[bwd]])
+    rh = np.concatenate([heads[fwd], tails[bwd]])
+    rc = np.concatenate([costs[fwd], -costs[bwd]])
+    order = np.argsort(rt, kind="stable")
+    rt, rh, rc = rt[order], rh[order], rc[order]
+    ptr = np.searchsorted(rt, np.arange(nodes + 1))
+    dist = np.zeros(nodes, dtype=np.int64)
+    frontier = np.arange(nodes, dtype=np.int64)
+    for _ in range(nodes + 1):
+        arcs = _ranges(ptr[frontier], ptr[frontier + 1] - ptr[frontier])
+        cand = dist[rt[arcs]] + rc[arcs]
+        head = rh[arcs]
+        better = cand < dist[head]
+        head, cand = head[better], cand[better]
+        if head.size == 0:
+            return dist
+        order = np.lexsort((cand, head))
+        head, cand = head[order], cand[order]
+        firsts = np.flatnonzero(np.diff(head, prepend=-1))
+        frontier = head[firsts]
+        dist[frontier] = cand[firsts]
+    raise RuntimeError("negative cycle: the flow is not optimal")
 
 
-def _lexicographic(
-    net: _Network, levels: list[tuple[IntArray, int]], force_stages: bool = False
-) -> tuple[IntArray, int]:
-    """Flows optimal for the levels' costs in strict order; returns (flows, stages used).
+def _fold(levels: list[tuple[IntArray, int]], nodes: int, force_stages: bool) -> list[IntArray]:
+    """Fold lexicographic levels into as few cost vectors as fit OR-Tools' cost range.
 
-    Each level is (costs, range): range bounds how much the level's total cost can differ
-    between two feasible flows. Adjacent levels are folded into one cost, the upper one
-    multiplied by the lower one's range + 1, while the result fits OR-Tools' cost range; the
-    stages left are solved one after the other.
+    Each level is (costs, spread): spread bounds how much the level's total cost can differ
+    between two feasible flows. A level is multiplied by the spread of the ones below + 1,
+    so that one unit of it outweighs anything below.
     """
     stages: list[tuple[IntArray, int]] = []
-    for costs, bound in reversed(levels):
+    for costs, spread in reversed(levels):
         if stages and not force_stages:
-            low_costs, low_bound = stages[-1]
-            mult = low_bound + 1
-            top = int(np.abs(costs).max(initial=0)) * mult + int(np.abs(low_costs).max(initial=0))
-            if _fits(top, net.nodes):
-                stages[-1] = (costs * mult + low_costs, bound * mult + low_bound)
+            low, low_spread = stages[-1]
+            mult = low_spread + 1
+            top = int(np.abs(costs).max(initial=0)) * mult + int(np.abs(low).max(initial=0))
+            if _fits(top, nodes):
+                stages[-1] = (costs * mult + low, spread * mult + low_spread)
                 continue
-        stages.append((costs, bound))
-    stages.reverse()
-    return _staged(net, stages), len(stages)
+        stages.append((costs, spread))
+    return [c for c, _ in reversed(stages)]
 
 
-def _staged(net: _Network, stages: list[tuple[IntArray, int]]) -> IntArray:
+def _staged(net: _Network, stages: list[IntArray]) -> IntArray:
+    """Optimal flows for the stages' costs in strict order.
+
+    After each stage only its optimal face is kept: by complementary slackness every
+    optimal flow leaves arcs of positive reduced cost empty and fills those of negative
+    reduced cost, so those arcs are fixed and the rest stay free.
+    """
     tails, heads, caps = net.tails, net.heads, net.caps
     supplies = np.zeros(net.nodes, dtype=np.int64)
     supplies[0], supplies[1] = net.supply, -net.supply
-    free = np.ones(tails.size, dtype=np.bool_)  # arcs whose flow is not fixed yet
-    fixed = np.zeros(tails.size, dtype=np.int64)  # flow of the fixed arcs
-    for k, (costs, _) in enumerate(stages):
-        idx = np.flatnonzero(free)
-        sub = _min_cost_flow(net.nodes, tails[idx], heads[idx], caps[idx], costs[idx], supplies)
-        flows = fixed.copy()
-        flows[idx] = sub
+    free = np.arange(tails.size)
+    flows = np.zeros(tails.size, dtype=np.int64)
+    for k, costs in enumerate(stages):
+        sub = _min_cost_flow(net, costs, free, supplies)
+        flows[free] = sub[free]
         if k == len(stages) - 1:
-            return flows
-        # Keep only the optimal face of this stage: by complementary slackness every
-        # optimal flow leaves arcs of positive reduced cost empty and fills those of
-        # negative reduced cost.
-        pot = _potentials(net.nodes, tails[idx], heads[idx], caps[idx], costs[idx], sub)
-        reduced = costs[idx] + pot[tails[idx]] - pot[heads[idx]]
-        full = idx[reduced < 0]
-        fixed[full] = caps[full]
-        np.subtract.at(supplies, tails[full], caps[full])
-        np.add.at(supplies, heads[full], caps[full])
-        free[idx[reduced != 0]] = False
-    raise AssertionError("no stage")
-
-
-def _solve_flows(net: _Network, inst: _Instance, force_stages: bool) -> tuple[IntArray, int]:
-    n_arcs = net.tails.size
-    p = inst.pairs
-    weight = np.zeros(n_arcs, dtype=np.int64)
-    travel = np.zeros(n_arcs, dtype=np.int64)
-    bonus = np.zeros(n_arcs, dtype=np.int64)
-    weight[net.pair_arc] = -inst.r_weight[p.request[net.pair_of_arc]]
-    weight[net.bonus_arc] = -inst.r_weight[p.request[net.bonus_pair]]
-    travel[net.pair_arc] = p.travel[net.pair_of_arc]
-    travel[net.bonus_arc] = p.travel[net.bonus_pair]
-    bonus[net.bonus_arc] = -1
-    max_weight = int(inst.r_weight.max(initial=1))
-    levels = [
-        (weight, max_weight * net.max_flow),
-        (travel, net.max_travel),
-        (bonus, net.max_kept),
-    ]
-    try:
-        return _lexicographic(net, levels, force_stages)
-    except CostRangeError:
-        return _lexicographic(net, levels, force_stages=True)
+            break
+        t, h, c, w = tails[free], heads[free], caps[free], costs[free]
+        pot = _potentials(net.nodes, t, h, c, w, sub[free])
+        reduced = w + pot[t] - pot[h]
+        full = reduced < 0
+        np.subtract.at(supplies, t[full], c[full])
+        np.add.at(supplies, h[full], c[full])
+        free = free[reduced == 0]
+    return flows
 
 
 # --------------------------------------------------------------------------- day by day
 
 
-def _days(inst: _Instance, net: _Network, flows: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """Lay each pair's flow out on days: (pair, working-day index, hours), sorted by pair
-    then day, one row per (pair, day).
+@dataclass(slots=True)
+class _Schedule:
+    pair: IntArray  # rows (pair, working-day index, hours), sorted by pair then day
+    day: IntArray
+    hours: IntArray
+    late: IntArray  # relaxed pairs of offers whose hours do not fit their days
 
-    Bonus flow goes on its own day. The rest of a pair's flow into a segment fills the
-    segment's days from the earliest on, pairs taken in request order, each day holding
-    what its day_left leaves after the bonus flow on it. The flow into a segment never
-    exceeds its capacity, and every pair reaching a segment may use all of its days, so
-    this always fits.
+
+def _schedule(
+    inst: _Instance, pair_flow: IntArray, bonus_flow: IntArray, bonus: _Bonus
+) -> _Schedule:
+    """Lay each pair's hours out on days, offer by offer, earliest deadline first.
+
+    Bonus hours (previous proposals kept) go on their own day. Each working day then gives
+    what its day_left leaves to the waiting pairs whose common window ends first (ties in
+    request order). With windows that are intervals, this finds a schedule whenever one
+    exists; when it fails, the offer's pairs are returned as late.
     """
     p = inst.pairs
-    bf = flows[net.bonus_arc]
-    b = bf > 0
-    bonus_pair, bonus_day, bonus_h = net.bonus_pair[b], net.bonus_day[b], bf[b]
+    rows_p: list[int] = []
+    rows_d: list[int] = []
+    rows_h: list[int] = []
+    late: list[int] = []
 
-    pf = flows[net.pair_arc]
-    r = pf > 0
-    arc_pair, arc_seg, arc_h = net.pair_of_arc[r], net.seg_of_arc[r], pf[r]
-    # Within a segment (one offer) the flows are taken in request order.
-    order = np.lexsort((p.request[arc_pair], arc_seg))
-    arc_pair, arc_seg, arc_h = arc_pair[order], arc_seg[order], arc_h[order]
+    b = bonus_flow > 0
+    taken: dict[int, int] = {}
+    regular = pair_flow.copy()
+    for q, d, h in zip(
+        bonus.pair[b].tolist(), bonus.day[b].tolist(), bonus_flow[b].tolist(), strict=True
+    ):
+        rows_p.append(q)
+        rows_d.append(d)
+        rows_h.append(h)
+        key = int(p.offer[q]) * inst.day_stride + d - inst.day_base
+        taken[key] = taken.get(key, 0) + h
+        regular[q] -= h
 
-    segs = np.unique(arc_seg)
-    lengths = net.seg_end[segs] - net.seg_start[segs]
-    day_seg = np.repeat(segs, lengths)
-    day = _ranges(net.seg_start[segs], lengths)
-    day_offer = net.seg_offer[day_seg]
-    cap = inst.day_left(day_offer, day)
-    if bonus_h.size:
-        keys, inverse = np.unique(inst.day_key(p.offer[bonus_pair], bonus_day), return_inverse=True)
-        taken = np.bincount(inverse.reshape(-1), weights=bonus_h).astype(np.int64)
-        found, at = _member(keys, inst.day_key(day_offer, day))
-        cap = cap - np.where(found, taken[at], 0)
-    keep = cap > 0
-    day_seg, day, cap = day_seg[keep], day[keep], cap[keep]
-
-    # Both sides as consecutive intervals on one line: days by their capacity, flows by
-    # their hours, each segment's flows starting where its first day starts.
-    c_end = np.cumsum(cap)
-    c_start = c_end - cap
-    a_end = np.cumsum(arc_h)
-    a_start = a_end - arc_h
-    if arc_h.size:
-        seg_day0 = c_start[np.searchsorted(day_seg, segs)]
-        seg_arc0 = a_start[np.searchsorted(arc_seg, segs)]
-        shift = (seg_day0 - seg_arc0)[np.searchsorted(segs, arc_seg)]
-        a_start, a_end = a_start + shift, a_end + shift
-    points = np.unique(np.concatenate([a_start, a_end, c_start, c_end]))
-    x, y = points[:-1], points[1:]
-    ia = np.searchsorted(a_start, x, side="right") - 1
-    inside = ia >= 0
-    inside[inside] = x[inside] < a_end[ia[inside]]
-    x, y, ia = x[inside], y[inside], ia[inside]
-    ic = np.searchsorted(c_start, x, side="right") - 1
-
-    pair = np.concatenate([arc_pair[ia], bonus_pair])
-    days = np.concatenate([day[ic], bonus_day])
-    hours = np.concatenate([y - x, bonus_h])
-    keys, inverse = np.unique(pair * inst.day_stride + (days - inst.day_base), return_inverse=True)
-    total = np.bincount(inverse.reshape(-1), weights=hours, minlength=keys.size).astype(np.int64)
+    live = np.flatnonzero(regular > 0)
+    if live.size:
+        order = np.lexsort((p.request[live], p.lo[live], p.offer[live]))
+        live = live[order]
+        offers = p.offer[live]
+        cuts = [*np.flatnonzero(np.diff(offers, prepend=-1)).tolist(), live.size]
+        used = dict(zip(inst.used_keys.tolist(), inst.used_hours.tolist(), strict=True))
+        base = inst.day_base
+        los, his = p.lo[live].tolist(), p.hi[live].tolist()
+        reqs, amounts, qs = p.request[live].tolist(), regular[live].tolist(), live.tolist()
+        hpds = inst.o_hpd.tolist()
+        for a, z in itertools.pairwise(cuts):
+            o = int(offers[a])
+            hpd = hpds[o]
+            key0 = o * inst.day_stride - base
+            waiting: list[tuple[int, int, int, int]] = []  # (deadline, request, index, pair)
+            left = dict(zip(range(a, z), amounts[a:z], strict=True))
+            k = a
+            day = los[a]
+            failed = False
+            while k < z or waiting:
+                if not waiting and k < z and los[k] > day:
+                    day = los[k]
+                while k < z and los[k] <= day:
+                    heapq.heappush(waiting, (his[k], reqs[k], k, qs[k]))
+                    k += 1
+                if waiting[0][0] < day:
+                    failed = True
+                    break
+                key = key0 + day
+                cap = max(hpd - used.get(key, 0), 0) - taken.get(key, 0)
+                while cap > 0 and waiting:
+                    _, _, i, q = waiting[0]
+                    give = min(cap, left[i])
+                    rows_p.append(q)
+                    rows_d.append(day)
+                    rows_h.append(give)
+                    cap -= give
+                    left[i] -= give
+                    if left[i] == 0:
+                        heapq.heappop(waiting)
+                day += 1
+            if failed:
+                late.extend(qs[a:z])
+    out_p = np.array(rows_p, dtype=np.int64)
+    out_d = np.array(rows_d, dtype=np.int64)
+    out_h = np.array(rows_h, dtype=np.int64)
+    keys, inverse = np.unique(
+        out_p * inst.day_stride + (out_d - inst.day_base), return_inverse=True
+    )
+    total = np.bincount(inverse.reshape(-1), weights=out_h, minlength=keys.size).astype(np.int64)
     pair_out, day_out = np.divmod(keys, inst.day_stride)
-    return pair_out, day_out + inst.day_base, total
+    return _Schedule(pair_out, day_out + inst.day_base, total, np.array(late, dtype=np.int64))
 
 
 # --------------------------------------------------------------------------- entry point
 
+# Above this many eligible pairs, pairs are brought into the network by column generation
+# (priced with the restricted network's potentials) instead of all at once.
+_ALL_PAIRS_UP_TO: Final = 400_000
+# Up to this many (pair, common working day) the exact network of every pair is solved
+# directly, without the relaxation and pricing rounds.
+_EXACT_UP_TO: Final = 200_000
+_FIRST_PER_REQUEST: Final = 8
+_ADDED_PER_REQUEST: Final = 8
 
-def solve(problem: Problem, *, force_stages: bool = False) -> Result:
+
+@dataclass(slots=True)
+class _Solution:
+    net: _Network
+    flows: IntArray
+    schedule: _Schedule
+    rounds: int
+
+
+def _levels(
+    inst: _Instance, net: _Network, spreads: tuple[int, int, int]
+) -> list[tuple[IntArray, int]]:
+    """Per-arc costs of the objective's levels on a network, with their spreads."""
+    p = inst.pairs
+    n = net.tails.size
+    weight = np.zeros(n, np.int64)
+    travel = np.zeros(n, np.int64)
+    keep = np.zeros(n, np.int64)
+    weight[net.pair_arc] = -inst.r_weight[p.request[net.arc_pair]]
+    weight[net.bonus_arc] = -inst.r_weight[p.request[net.bonus_pair]]
+    travel[net.pair_arc] = p.travel[net.arc_pair]
+    travel[net.bonus_arc] = p.travel[net.bonus_pair]
+    keep[net.bonus_arc] = -1
+    return [(weight, spreads[0]), (travel, spreads[1]), (keep, spreads[2])]
+
+
+def _spreads(inst: _Instance, bonus: _Bonus, pair_hours: IntArray) -> tuple[int, int, int]:
+    """Bounds on served weight, travel hours and kept hours over all feasible flows."""
+    p = inst.pairs
+    if p.request.size == 0:
+        return 0, 0, 0
+    offer_cap = np.minimum(
+        inst.o_total, inst.window_hours(np.arange(len(inst.offers)), inst.o_lo, inst.o_hi)
+    )
+    live = pair_hours > 0
+    req = np.unique(p.request[live])
+    off = np.unique(p.offer[live])
+    hours = min(int(inst.r_remaining[req].sum()), int(offer_cap[off].sum()))
+    t = live & p.travel
+    travel = min(
+        hours,
+        int(inst.r_remaining[np.unique(p.request[t])].sum()),
+        int(offer_cap[np.unique(p.offer[t])].sum()),
+    )
+    kept = min(hours, int(bonus.hours.sum()))
+    return int(inst.r_weight.max(initial=1)) * hours, travel, kept
+
+
+def _flows_per_pair(inst: _Instance, net: _Network, flows: IntArray) -> tuple[IntArray, IntArray]:
+    n = inst.pairs.request.size
+    pair_flow = np.bincount(net.arc_pair, weights=flows[net.pair_arc], minlength=n)
+    pair_flow += np.bincount(net.bonus_pair, weights=flows[net.bonus_arc], minlength=n)
+    return pair_flow.astype(np.int64), flows[net.bonus_arc]
+
+
+def _optimise(
+    inst: _Instance, bonus: _Bonus, force_stages: bool, all_pairs_up_to: int, exact_up_to: int
+) -> _Solution:
+    """Optimal flows, found on as small a network as can be proven optimal.
+
+    First a relaxation finds which pairs are worth having: each pair has one arc to its
+    offer, capped by the hours its window can hold, per-day limits ignored (with more
+    eligible pairs than ``all_pairs_up_to``, pairs come in by column generation). Then the
+    exact network of the pairs that carried flow is solved, and every other pair is priced
+    day by day with that network's node potentials; pairs that could improve the flow are
+    added and the network solved again, until none can. The potentials then prove the
+    flow optimal for the network of every pair and every day.
+    """
+    p = inst.pairs
+    n_pairs = p.request.size
+    pair_hours = np.minimum(
+        np.minimum(inst.window_hours(p.offer, p.lo, p.hi), inst.o_total[p.offer]),
+        inst.r_remaining[p.request],
+    )
+    spreads = _spreads(inst, bonus, pair_hours)
+    weight = -inst.r_weight[p.request]
+    travel = p.travel.astype(np.int64)
+    mult_t = spreads[2] + 1
+    mult_w = spreads[1] * mult_t + spreads[2] + 1
+    pair_costs = weight * mult_w + travel * mult_t
+    top = int(inst.r_weight.max(initial=1)) * mult_w + mult_t + 1
+    nodes_bound = 3 + len(inst.requests) + len(inst.offers) + 2 * n_pairs + bonus.pair.size
+    rounds = 0
+    if not force_stages and _fits(top, nodes_bound):
+        try:
+            exact = np.ones(n_pairs, dtype=np.bool_)
+            if int((p.hi - p.lo + 1).sum()) <= exact_up_to:
+                # Small enough to solve the exact network of every pair at once.
+                net = _network(inst, np.arange(n_pairs), exact, bonus, pair_costs, pair_hours)
+                flows = _solve_network(net)
+                return _finish(inst, net, flows, bonus, 1)
+
+            # The relaxation.
+            exact = np.zeros(n_pairs, dtype=np.bool_)
+            exact[bonus.pair] = True
+            if n_pairs <= all_pairs_up_to:
+                selected = np.arange(n_pairs, dtype=np.int64)
+            else:
+                selected = _first_selection(inst, bonus, pair_hours)
+            while True:
+                rounds += 1
+                net = _network(inst, selected, exact, bonus, pair_costs, pair_hours)
+                flows = _solve_network(net)
+                if selected.size == n_pairs:
+                    break
+                pot = _potentials(net.nodes, net.tails, net.heads, net.caps, net.costs, flows)
+                added = _price_relaxed(inst, net, pot, pair_costs, pair_hours, selected)
+                if added.size == 0:
+                    break
+                selected = np.union1d(selected, added)
+            pair_flow, _ = _flows_per_pair(inst, net, flows)
+
+            # The exact network, grown by pricing.
+            exact[:] = True
+            selected = np.union1d(np.flatnonzero(pair_flow > 0), bonus.pair)
+            while True:
+                rounds += 1
+                net = _network(inst, selected, exact, bonus, pair_costs, pair_hours)
+                flows = _solve_network(net)
+                if selected.size == n_pairs:
+                    break
+                pot = _potentials(net.nodes, net.tails, net.heads, net.caps, net.costs, flows)
+                added = _price_exact(inst, net, pot, pair_costs, pair_hours, selected)
+                if added.size == 0:
+                    break
+                selected = np.union1d(selected, added)
+            return _finish(inst, net, flows, bonus, rounds)
+        except _CostRangeError:
+            pass
+    # Solve the levels in stages on the exact network of every pair.
+    everything = np.arange(n_pairs, dtype=np.int64)
+    net = _network(inst, everything, np.ones(n_pairs, np.bool_), bonus, pair_costs, pair_hours)
+    flows = _staged(net, _fold(_levels(inst, net, spreads), net.nodes, force_stages))
+    return _finish(inst, net, flows, bonus, rounds + 1)
+
+
+def _finish(
+    inst: _Instance, net: _Network, flows: IntArray, bonus: _Bonus, rounds: int
+) -> _Solution:
+    pair_flow, bonus_flow = _flows_per_pair(inst, net, flows)
+    schedule = _schedule(inst, pair_flow, bonus_flow, bonus)
+    if schedule.late.size:
+        raise AssertionError("the exact network's flow does not fit its days")
+    return _Solution(net, flows, schedule, rounds)
+
+
+def _solve_network(net: _Network) -> IntArray:
+    supplies = np.zeros(net.nodes, dtype=np.int64)
+    supplies[0], supplies[1] = net.supply, -net.supply
+    return _min_cost_flow(net, net.costs, np.arange(net.tails.size), supplies)
+
+
+def _first_selection(inst: _Instance, bonus: _Bonus, pair_hours: IntArray) -> IntArray:
+    """Per request the pairs most likely to serve it: no travel first, then the most hours."""
+    p = inst.pairs
+    order = np.lexsort((p.offer, -pair_hours, p.travel, p.request))
+    req = p.request[order]
+    rank = np.arange(order.size) - np.searchsorted(req, req)
+    chosen = order[(rank < _FIRST_PER_REQUEST) & (pair_hours[order] > 0)]
+    return np.union1d(chosen, bonus.pair)
+
+
+def _price_relaxed(
+    inst: _Instance,
+    net: _Network,
+    pot: IntArray,
+    pair_costs: IntArray,
+    pair_hours: IntArray,
+    selected: IntArray,
+) -> IntArray:
+    """Pairs outside the network whose relaxed arc has a negative reduced cost.
+
+    Such an arc (request -> offer) would join nodes whose potentials are known: a request
+    or offer without a node takes the source's or the sink's potential, which its empty
+    arc from the source or to the sink allows. If no outside pair has a negative reduced
+    cost, the potentials prove the flow optimal for the relaxation over every pair.
+    Returns at most a few pairs per request, the most negative first.
+    """
+    p = inst.pairs
+    pot_req, pot_off = _request_offer_potentials(inst, net, pot)
+    out = np.ones(p.request.size, dtype=np.bool_)
+    out[selected] = False
+    out &= pair_hours > 0
+    cand = np.flatnonzero(out)
+    reduced = pair_costs[cand] + pot_req[p.request[cand]] - pot_off[p.offer[cand]]
+    return _most_negative(inst, cand, reduced)
+
+
+def _most_negative(inst: _Instance, cand: IntArray, reduced: IntArray) -> IntArray:
+    neg = reduced < 0
+    cand, reduced = cand[neg], reduced[neg]
+    req = inst.pairs.request[cand]
+    order = np.lexsort((cand, reduced, req))
+    rank = np.arange(order.size) - np.searchsorted(req[order], req[order])
+    return cand[order[rank < _ADDED_PER_REQUEST]]
+
+
+def _request_offer_potentials(
+    inst: _Instance, net: _Network, pot: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Potentials of every request and offer; those without a node take the source's and
+    the sink's (their empty arc from the source or to the sink allows it)."""
+    pot_req = np.full(len(inst.requests), pot[0], dtype=np.int64)
+    pot_req[net.request_ids] = pot[2 + np.arange(net.request_ids.size)]
+    pot_off = np.full(len(inst.offers), pot[1], dtype=np.int64)
+    pot_off[net.offer_ids] = pot[2 + net.request_ids.size + np.arange(net.offer_ids.size)]
+    return pot_req, pot_off
+
+
+def _price_exact(
+    inst: _Instance,
+    net: _Network,
+    pot: IntArray,
+    pair_costs: IntArray,
+    pair_hours: IntArray,
+    selected: IntArray,
+) -> IntArray:
+    """Pairs outside the exact network with a day whose arc has a negative reduced cost.
+
+    The network's potentials extend to the network over every pair and every day: a day of
+    a segment takes the segment's potential; any other day with hours left takes its
+    offer's (the least its empty arc to the offer allows); days without hours take no
+    flow. A pair's best day is the one of highest potential in its common window (range
+    maxima by a sparse table). If no pair has a negative reduced cost on its best day, the
+    flow is optimal for every pair and every day.
+    """
+    p = inst.pairs
+    no = len(inst.offers)
+    pot_req, pot_off = _request_offer_potentials(inst, net, pot)
+    length = np.maximum(inst.o_hi - inst.o_lo + 1, 0)
+    base = np.zeros(no + 1, dtype=np.int64)
+    np.cumsum(length, out=base[1:])
+    day_pot = np.repeat(pot_off, length)
+    seg_len = net.seg_end - net.seg_start
+    at = np.repeat(base[net.seg_offer] - inst.o_lo[net.seg_offer] + net.seg_start, seg_len)
+    at += _ranges(np.zeros(seg_len.size, np.int64), seg_len)
+    first_seg = 2 + net.request_ids.size + net.offer_ids.size
+    day_pot[at] = np.repeat(pot[first_seg + np.arange(seg_len.size)], seg_len)
+    low = np.iinfo(np.int64).min
+    day_pot[np.repeat(inst.o_hpd <= 0, length)] = low
+    if inst.used_keys.size:
+        u_off = inst.used_keys // inst.day_stride
+        u_day = inst.used_keys % inst.day_stride + inst.day_base
+        full = inst.used_hours >= inst.o_hpd[u_off]
+        day_pot[base[u_off[full]] + u_day[full] - inst.o_lo[u_off[full]]] = low
+
+    table = [day_pot]
+    step = 1
+    while 2 * step <= int(length.max(initial=1)):
+        prev = table[-1]
+        table.append(np.maximum(prev[:-step], prev[step:]))
+        step *= 2
+    out = np.ones(p.request.size, dtype=np.bool_)
+    out[selected] = False
+    out &= pair_hours > 0
+    cand = np.flatnonzero(out)
+    o = p.offer[cand]
+    a = base[o] + p.lo[cand] - inst.o_lo[o]
+    span = p.hi[cand] - p.lo[cand] + 1
+    k = np.floor(np.log2(span)).astype(np.int64)
+    best = np.full(cand.size, low, dtype=np.int64)
+    for level in np.unique(k).tolist():
+        m = k == level
+        t = table[level]
+        best[m] = np.maximum(t[a[m]], t[a[m] + span[m] - (1 << level)])
+    ok = best != low
+    cand, best = cand[ok], best[ok]
+    reduced = pair_costs[cand] + pot_req[p.request[cand]] - best
+    return _most_negative(inst, cand, reduced)
+
+
+def solve(
+    problem: Problem,
+    *,
+    force_stages: bool = False,
+    all_pairs_up_to: int = _ALL_PAIRS_UP_TO,
+    exact_up_to: int = _EXACT_UP_TO,
+) -> Result:
     """Propose allocations that maximise served weight, then minimise travel, then churn.
 
     The same problem gives the same result whatever the order of its inputs.
-    ``force_stages`` solves the objective's levels one after the other even when they
-    could be folded into one cost (for tests).
+    ``force_stages`` solves the objective's levels one after the other on the exact
+    network instead of folding them into one cost; ``all_pairs_up_to`` is the number of
+    eligible pairs above which pairs are brought in by column generation (both for tests).
     """
     started = time.perf_counter()
     inst = _Instance(problem)
     p = inst.pairs
-    net = _network(inst, problem.previous)
-    flows, _ = _solve_flows(net, inst, force_stages)
-    pair, day, hours = _days(inst, net, flows)
+    bonus = _bonus(inst, problem.previous)
+    sol = _optimise(inst, bonus, force_stages, all_pairs_up_to, exact_up_to)
+    net, sched = sol.net, sol.schedule
+    pair, day, hours = sched.pair, sched.day, sched.hours
 
     # Hours kept on the previous proposals' (request, offer, day).
-    found, at = _member(
-        pair * inst.day_stride + (day - inst.day_base),
-        net.bonus_pair * inst.day_stride + (net.bonus_day - inst.day_base),
-    )
-    kept = int(np.minimum(np.where(found, hours[at], 0), net.bonus_hours).sum()) if pair.size else 0
+    kept = 0
+    if pair.size and bonus.pair.size:
+        found, at = _member(
+            pair * inst.day_stride + (day - inst.day_base),
+            bonus.pair * inst.day_stride + (bonus.day - inst.day_base),
+        )
+        kept = int(np.minimum(np.where(found, hours[at], 0), bonus.hours).sum())
     previous_hours = sum(h for days in problem.previous.values() for h in days.values() if h > 0)
 
     # Allocations by (request, offer): requests and offers are numbered in id order.
@@ -945,13 +1247,11 @@ def solve(problem: Problem, *, force_stages: bool = False) -> Result:
         )
         for s, e in zip(starts, ends, strict=True)
     ]
-    weight_served = int((inst.r_weight[p.request[pair]] * hours).sum())
-    travel_hours = int(hours[travel_flags].sum())
     return Result(
         allocations=allocations,
-        weight_served=weight_served,
+        weight_served=int((inst.r_weight[p.request[pair]] * hours).sum()),
         hours_proposed=int(hours.sum()),
-        travel_hours=travel_hours,
+        travel_hours=int(hours[travel_flags].sum()),
         churn_hours=previous_hours - kept,
         kept_hours=kept,
         requests_considered=len(inst.requests),
