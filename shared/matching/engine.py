@@ -584,23 +584,28 @@ class _Network:
 
 def _network(
     inst: _Instance,
-    selected: IntArray,
-    exact: BoolArray,
+    full: IntArray,
+    coarse: IntArray,
     bonus: _Bonus,
     pair_costs: IntArray,
     pair_hours: IntArray,
+    anchor_pair: IntArray | None = None,
+    anchor_day: IntArray | None = None,
 ) -> _Network:
-    """The network of the selected pairs (sorted indices into inst.pairs).
+    """The network of some pairs (indices into inst.pairs).
 
-    An exact pair reaches the segments of its offer inside its common window, so its
-    offer's per-day limits hold for it. A relaxed pair has one arc straight to its offer,
-    capped by the hours its window can hold: the offer's per-day limits may be broken,
-    which the caller checks afterwards.
+    A *full* pair reaches every segment of its offer inside its common window; an
+    *anchored* pair only the segments holding its anchor days. Either way the segments are
+    cut at the bounds of their windows, so the offer's per-day limits hold for them. A
+    *coarse* pair has one arc straight to its offer, capped by the hours its window can
+    hold: per-day limits may be broken there, which the caller checks afterwards.
     """
     p = inst.pairs
     stride = inst.day_stride
-    fine = selected[exact[selected]]
-    coarse = selected[~exact[selected]]
+    if anchor_pair is None or anchor_day is None:
+        anchor_pair = anchor_day = np.zeros(0, dtype=np.int64)
+    fine = np.union1d(full, anchor_pair)
+    coarse = np.setdiff1d(coarse, fine)
     po, plo, phi = p.offer[fine], p.lo[fine], p.hi[fine]
 
     # Segments: an offer's days cut at the bounds of its exact pairs' common windows.
@@ -613,17 +618,25 @@ def _network(
     seg_offer = b_offer[seg_at]
     seg_cap = inst.window_hours(seg_offer, b_day[seg_at], b_day[seg_at + 1] - 1)
 
-    lo_seg = np.searchsorted(seg_at, np.searchsorted(bounds, inst.day_key(po, plo)))
-    hi_seg = np.searchsorted(seg_at, np.searchsorted(bounds, inst.day_key(po, phi + 1)))
-    arc_i = np.repeat(np.arange(fine.size, dtype=np.int64), hi_seg - lo_seg)
-    arc_seg = _ranges(lo_seg, hi_seg - lo_seg)
+    def segment_of(pairs: IntArray, days: IntArray) -> IntArray:
+        at = np.searchsorted(bounds, inst.day_key(p.offer[pairs], days), side="right") - 1
+        return np.searchsorted(seg_at, at)
+
+    fo = p.offer[full]
+    lo_seg = np.searchsorted(seg_at, np.searchsorted(bounds, inst.day_key(fo, p.lo[full])))
+    hi_seg = np.searchsorted(seg_at, np.searchsorted(bounds, inst.day_key(fo, p.hi[full] + 1)))
+    arc_pair = np.concatenate([np.repeat(full, hi_seg - lo_seg), anchor_pair])
+    arc_seg = np.concatenate(
+        [_ranges(lo_seg, hi_seg - lo_seg), segment_of(anchor_pair, anchor_day)]
+    )
+    keys = np.unique(arc_pair * max(seg_at.size, 1) + arc_seg)
+    arc_pair, arc_seg = np.divmod(keys, max(seg_at.size, 1))
     keep = seg_cap[arc_seg] > 0
-    arc_i, arc_seg = arc_i[keep], arc_seg[keep]
-    fine_pair = fine[arc_i]
+    fine_pair, arc_seg = arc_pair[keep], arc_seg[keep]
     coarse = coarse[pair_hours[coarse] > 0]
 
     # Bonus arcs and their day nodes (pairs with previous proposals are always exact).
-    b_sel = np.isin(bonus.pair, fine)
+    b_sel = np.isin(bonus.pair, full)
     b_pair, bonus_day, b_hours, b_left = (
         bonus.pair[b_sel],
         bonus.day[b_sel],
@@ -989,10 +1002,10 @@ def _optimise(
     First a relaxation finds which pairs are worth having: each pair has one arc to its
     offer, capped by the hours its window can hold, per-day limits ignored (with more
     eligible pairs than ``all_pairs_up_to``, pairs come in by column generation). Then the
-    exact network of the pairs that carried flow is solved, and every other pair is priced
-    day by day with that network's node potentials; pairs that could improve the flow are
-    added and the network solved again, until none can. The potentials then prove the
-    flow optimal for the network of every pair and every day.
+    exact network of the (pair, day)s that relaxed flow used is solved, and every pair is
+    priced day by day with that network's node potentials; the best day of each pair that
+    could improve the flow is added and the network solved again, until none can. The
+    potentials then prove the flow optimal for the network of every pair and every day.
     """
     p = inst.pairs
     n_pairs = p.request.size
@@ -1008,26 +1021,25 @@ def _optimise(
     pair_costs = weight * mult_w + travel * mult_t
     top = int(inst.r_weight.max(initial=1)) * mult_w + mult_t + 1
     nodes_bound = 3 + len(inst.requests) + len(inst.offers) + 2 * n_pairs + bonus.pair.size
+    everything = np.arange(n_pairs, dtype=np.int64)
+    none = everything[:0]
+    with_bonus = np.unique(bonus.pair)
     rounds = 0
     if not force_stages and _fits(top, nodes_bound):
         try:
-            exact = np.ones(n_pairs, dtype=np.bool_)
             if int((p.hi - p.lo + 1).sum()) <= exact_up_to:
                 # Small enough to solve the exact network of every pair at once.
-                net = _network(inst, np.arange(n_pairs), exact, bonus, pair_costs, pair_hours)
-                flows = _solve_network(net)
-                return _finish(inst, net, flows, bonus, 1)
+                net = _network(inst, everything, none, bonus, pair_costs, pair_hours)
+                return _finish(inst, net, _solve_network(net), bonus, 1)
 
             # The relaxation.
-            exact = np.zeros(n_pairs, dtype=np.bool_)
-            exact[bonus.pair] = True
             if n_pairs <= all_pairs_up_to:
-                selected = np.arange(n_pairs, dtype=np.int64)
+                selected = everything
             else:
                 selected = _first_selection(inst, bonus, pair_hours)
             while True:
                 rounds += 1
-                net = _network(inst, selected, exact, bonus, pair_costs, pair_hours)
+                net = _network(inst, with_bonus, selected, bonus, pair_costs, pair_hours)
                 flows = _solve_network(net)
                 if selected.size == n_pairs:
                     break
@@ -1036,28 +1048,29 @@ def _optimise(
                 if added.size == 0:
                     break
                 selected = np.union1d(selected, added)
-            pair_flow, _ = _flows_per_pair(inst, net, flows)
+            pair_flow, bonus_flow = _flows_per_pair(inst, net, flows)
+            # The days an earliest-deadline schedule of that flow would use (where it fits).
+            rough = _schedule(inst, pair_flow, bonus_flow, bonus)
+            anchor_pair, anchor_day = rough.pair, rough.day
 
             # The exact network, grown by pricing.
-            exact[:] = True
-            selected = np.union1d(np.flatnonzero(pair_flow > 0), bonus.pair)
             while True:
                 rounds += 1
-                net = _network(inst, selected, exact, bonus, pair_costs, pair_hours)
+                net = _network(
+                    inst, with_bonus, none, bonus, pair_costs, pair_hours, anchor_pair, anchor_day
+                )
                 flows = _solve_network(net)
-                if selected.size == n_pairs:
-                    break
                 pot = _potentials(net.nodes, net.tails, net.heads, net.caps, net.costs, flows)
-                added = _price_exact(inst, net, pot, pair_costs, pair_hours, selected)
-                if added.size == 0:
+                add_pair, add_day = _price_exact(inst, net, pot, pair_costs, pair_hours)
+                if add_pair.size == 0:
                     break
-                selected = np.union1d(selected, added)
+                anchor_pair = np.concatenate([anchor_pair, add_pair])
+                anchor_day = np.concatenate([anchor_day, add_day])
             return _finish(inst, net, flows, bonus, rounds)
         except _CostRangeError:
             pass
     # Solve the levels in stages on the exact network of every pair.
-    everything = np.arange(n_pairs, dtype=np.int64)
-    net = _network(inst, everything, np.ones(n_pairs, np.bool_), bonus, pair_costs, pair_hours)
+    net = _network(inst, everything, none, bonus, pair_costs, pair_hours)
     flows = _staged(net, _fold(_levels(inst, net, spreads), net.nodes, force_stages))
     return _finish(inst, net, flows, bonus, rounds + 1)
 
@@ -1114,10 +1127,14 @@ def _price_relaxed(
     return _most_negative(inst, cand, reduced)
 
 
-def _most_negative(inst: _Instance, cand: IntArray, reduced: IntArray) -> IntArray:
+def _most_negative(
+    inst: _Instance, cand: IntArray, reduced: IntArray, req: IntArray | None = None
+) -> IntArray:
+    """The candidates of negative reduced cost, at most a few per request, best first."""
+    if req is None:
+        req = inst.pairs.request[cand]
     neg = reduced < 0
-    cand, reduced = cand[neg], reduced[neg]
-    req = inst.pairs.request[cand]
+    cand, reduced, req = cand[neg], reduced[neg], req[neg]
     order = np.lexsort((cand, reduced, req))
     rank = np.arange(order.size) - np.searchsorted(req[order], req[order])
     return cand[order[rank < _ADDED_PER_REQUEST]]
@@ -1141,16 +1158,16 @@ def _price_exact(
     pot: IntArray,
     pair_costs: IntArray,
     pair_hours: IntArray,
-    selected: IntArray,
-) -> IntArray:
-    """Pairs outside the exact network with a day whose arc has a negative reduced cost.
+) -> tuple[IntArray, IntArray]:
+    """(pair, day)s whose arc, missing from the exact network, has a negative reduced cost.
 
     The network's potentials extend to the network over every pair and every day: a day of
     a segment takes the segment's potential; any other day with hours left takes its
     offer's (the least its empty arc to the offer allows); days without hours take no
-    flow. A pair's best day is the one of highest potential in its common window (range
-    maxima by a sparse table). If no pair has a negative reduced cost on its best day, the
-    flow is optimal for every pair and every day.
+    flow. A pair's best day is the earliest of highest potential in its common window
+    (range maxima by a sparse table). Arcs in the network never bind, so their reduced
+    cost is never negative. If no pair has a negative reduced cost on its best day, the
+    flow is optimal for every pair and every day. Returns at most a few per request.
     """
     p = inst.pairs
     no = len(inst.offers)
@@ -1172,29 +1189,36 @@ def _price_exact(
         full = inst.used_hours >= inst.o_hpd[u_off]
         day_pot[base[u_off[full]] + u_day[full] - inst.o_lo[u_off[full]]] = low
 
-    table = [day_pot]
+    # Sparse table of (maximum, its earliest position) over spans of 2^k days.
+    values = [day_pot]
+    where = [np.arange(day_pot.size, dtype=np.int64)]
     step = 1
     while 2 * step <= int(length.max(initial=1)):
-        prev = table[-1]
-        table.append(np.maximum(prev[:-step], prev[step:]))
+        v, w = values[-1], where[-1]
+        right = v[step:] > v[:-step]
+        values.append(np.where(right, v[step:], v[:-step]))
+        where.append(np.where(right, w[step:], w[:-step]))
         step *= 2
-    out = np.ones(p.request.size, dtype=np.bool_)
-    out[selected] = False
-    out &= pair_hours > 0
-    cand = np.flatnonzero(out)
+    cand = np.flatnonzero(pair_hours > 0)
     o = p.offer[cand]
     a = base[o] + p.lo[cand] - inst.o_lo[o]
     span = p.hi[cand] - p.lo[cand] + 1
     k = np.floor(np.log2(span)).astype(np.int64)
     best = np.full(cand.size, low, dtype=np.int64)
+    best_at = np.zeros(cand.size, dtype=np.int64)
     for level in np.unique(k).tolist():
         m = k == level
-        t = table[level]
-        best[m] = np.maximum(t[a[m]], t[a[m] + span[m] - (1 << level)])
+        left_i, right_i = a[m], a[m] + span[m] - (1 << level)
+        lv, rv = values[level][left_i], values[level][right_i]
+        right = rv > lv
+        best[m] = np.where(right, rv, lv)
+        best_at[m] = np.where(right, where[level][right_i], where[level][left_i])
     ok = best != low
-    cand, best = cand[ok], best[ok]
+    cand, best, best_at = cand[ok], best[ok], best_at[ok]
     reduced = pair_costs[cand] + pot_req[p.request[cand]] - best
-    return _most_negative(inst, cand, reduced)
+    chosen = _most_negative(inst, np.arange(cand.size), reduced, p.request[cand])
+    o = p.offer[cand[chosen]]
+    return cand[chosen], best_at[chosen] - base[o] + inst.o_lo[o]
 
 
 def solve(
