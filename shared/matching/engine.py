@@ -250,7 +250,7 @@ def explain(problem: Problem, request_id: Id) -> list[Candidate]:
 
 def eligible_pairs(problem: Problem) -> list[tuple[Id, Id, bool]]:
     """(request id, offer id, travel) of every eligible pair among the requests with hours
-    remaining and the offers with hours left, sorted by (offer id, request id)."""
+    remaining and the offers with hours left, sorted by (request id, offer id)."""
     inst = _Instance(problem)
     p = inst.pairs
     return [
@@ -339,7 +339,7 @@ def _member(sorted_keys: IntArray, keys: IntArray) -> tuple[BoolArray, IntArray]
 
 @dataclass(slots=True)
 class _Pairs:
-    """Eligible pairs, sorted by (offer index, request index)."""
+    """Eligible pairs, sorted by (request index, offer index)."""
 
     request: IntArray
     offer: IntArray
@@ -429,7 +429,7 @@ class _Instance:
 
     def _eligible_pairs(self, banned: frozenset[tuple[Id, Id]]) -> _Pairs:
         reqs, offs = self.requests, self.offers
-        nr, no = len(reqs), len(offs)
+        no = len(offs)
         vocab: dict[str, int] = {}
         r_bits = [
             sum(1 << vocab.setdefault(s, len(vocab)) for s in normalise_skills(r.skills))
@@ -506,7 +506,8 @@ class _Instance:
             return _Pairs.empty()
         pr = np.concatenate(out_r)
         po = np.concatenate(out_o)
-        order = np.argsort(po * nr + pr, kind="stable")
+        # Each kind is already in (request, offer) order: a stable sort merges them.
+        order = np.argsort(pr * no + po, kind="stable")
         pr, po = pr[order], po[order]
         return _Pairs(
             request=pr,
@@ -533,18 +534,18 @@ class _Bonus:
 
 def _bonus(inst: _Instance, previous: Mapping[tuple[Id, Id], Mapping[date, int]]) -> _Bonus:
     p = inst.pairs
-    nr = len(inst.requests)
+    no = len(inst.offers)
     rows: list[tuple[int, int, int]] = []
     for (rid, oid), days in previous.items():
         r = inst.request_index.get(rid)
         o = inst.offer_index.get(oid)
         if r is not None and o is not None:
-            rows.extend((o * nr + r, d.toordinal(), h) for d, h in days.items() if h > 0)
+            rows.extend((r * no + o, d.toordinal(), h) for d, h in days.items() if h > 0)
     z = np.zeros(0, dtype=np.int64)
     if not rows or p.request.size == 0:
         return _Bonus(z, z, z, z)
     arr = np.array(sorted(rows), dtype=np.int64)
-    found, pair = _member(p.offer * nr + p.request, arr[:, 0])
+    found, pair = _member(p.request * no + p.offer, arr[:, 0])
     day, working = inst.calendar.indices(arr[:, 1])
     ok = found & working
     ok[ok] &= (p.lo[pair[ok]] <= day[ok]) & (day[ok] <= p.hi[pair[ok]])
@@ -668,7 +669,15 @@ def _network(
         return first_seg + np.searchsorted(used_seg, j)
 
     rem = inst.r_remaining
-    supply = int(rem[req_ids].sum())
+    # The source only needs as much supply as the offers can take: the rest would just
+    # cross the bypass, and a large excess slows the solver down a lot.
+    inflow = np.bincount(
+        np.searchsorted(off_ids, seg_offer[used_seg]), weights=seg_cap[used_seg], minlength=n_off
+    ) + np.bincount(
+        np.searchsorted(off_ids, p.offer[coarse]), weights=pair_hours[coarse], minlength=n_off
+    )
+    offer_cap = np.minimum(inst.o_total[off_ids], inflow.astype(np.int64))
+    supply = min(int(rem[req_ids].sum()), int(offer_cap.sum()))
     arc_pair = np.concatenate([fine_pair, coarse])
     blocks = [
         # (tails, heads, capacities, costs)
@@ -937,7 +946,10 @@ _ALL_PAIRS_UP_TO: Final = 400_000
 # directly, without the relaxation and pricing rounds.
 _EXACT_UP_TO: Final = 200_000
 _FIRST_PER_REQUEST: Final = 8
-_ADDED_PER_REQUEST: Final = 8
+# The relaxation only suggests pairs (the exact rounds prove optimality): a few rounds do.
+_RELAXED_ROUNDS: Final = 3
+_ADDED_PER_REQUEST: Final = 8  # relaxed pairs added per request and round
+_ANCHORS_PER_REQUEST: Final = 2  # exact (pair, day)s added per request and round
 
 
 @dataclass(slots=True)
@@ -974,14 +986,20 @@ def _spreads(inst: _Instance, bonus: _Bonus, pair_hours: IntArray) -> tuple[int,
         inst.o_total, inst.window_hours(np.arange(len(inst.offers)), inst.o_lo, inst.o_hi)
     )
     live = pair_hours > 0
-    req = np.unique(p.request[live])
-    off = np.unique(p.offer[live])
-    hours = min(int(inst.r_remaining[req].sum()), int(offer_cap[off].sum()))
+    nr, no = len(inst.requests), len(inst.offers)
+
+    def served(index: IntArray, size: int, mask: BoolArray) -> BoolArray:
+        return np.bincount(index[mask], minlength=size) > 0
+
+    hours = min(
+        int(inst.r_remaining[served(p.request, nr, live)].sum()),
+        int(offer_cap[served(p.offer, no, live)].sum()),
+    )
     t = live & p.travel
     travel = min(
         hours,
-        int(inst.r_remaining[np.unique(p.request[t])].sum()),
-        int(offer_cap[np.unique(p.offer[t])].sum()),
+        int(inst.r_remaining[served(p.request, nr, t)].sum()),
+        int(offer_cap[served(p.offer, no, t)].sum()),
     )
     kept = min(hours, int(bonus.hours.sum()))
     return int(inst.r_weight.max(initial=1)) * hours, travel, kept
@@ -1041,7 +1059,7 @@ def _optimise(
                 rounds += 1
                 net = _network(inst, with_bonus, selected, bonus, pair_costs, pair_hours)
                 flows = _solve_network(net)
-                if selected.size == n_pairs:
+                if selected.size == n_pairs or rounds >= _RELAXED_ROUNDS:
                     break
                 pot = _potentials(net.nodes, net.tails, net.heads, net.caps, net.costs, flows)
                 added = _price_relaxed(inst, net, pot, pair_costs, pair_hours, selected)
@@ -1052,12 +1070,14 @@ def _optimise(
             # The days an earliest-deadline schedule of that flow would use (where it fits).
             rough = _schedule(inst, pair_flow, bonus_flow, bonus)
             anchor_pair, anchor_day = rough.pair, rough.day
+            # Where it does not fit, those pairs may use any day of their windows.
+            full = np.union1d(with_bonus, rough.late)
 
             # The exact network, grown by pricing.
             while True:
                 rounds += 1
                 net = _network(
-                    inst, with_bonus, none, bonus, pair_costs, pair_hours, anchor_pair, anchor_day
+                    inst, full, none, bonus, pair_costs, pair_hours, anchor_pair, anchor_day
                 )
                 flows = _solve_network(net)
                 pot = _potentials(net.nodes, net.tails, net.heads, net.caps, net.costs, flows)
@@ -1094,11 +1114,35 @@ def _solve_network(net: _Network) -> IntArray:
 def _first_selection(inst: _Instance, bonus: _Bonus, pair_hours: IntArray) -> IntArray:
     """Per request the pairs most likely to serve it: no travel first, then the most hours."""
     p = inst.pairs
-    order = np.lexsort((p.offer, -pair_hours, p.travel, p.request))
-    req = p.request[order]
-    rank = np.arange(order.size) - np.searchsorted(req, req)
-    chosen = order[(rank < _FIRST_PER_REQUEST) & (pair_hours[order] > 0)]
+    score = p.travel.astype(np.int64) * (int(pair_hours.max(initial=0)) + 1) - pair_hours
+    chosen = _best_per_request(p.request, score, pair_hours > 0, _FIRST_PER_REQUEST)
     return np.union1d(chosen, bonus.pair)
+
+
+def _best_per_request(request: IntArray, score: IntArray, allowed: BoolArray, k: int) -> IntArray:
+    """Indices of up to k allowed entries of least score per request (ties: first index).
+
+    ``request`` is sorted, so each request's entries are contiguous: k passes of segmented
+    minima, without sorting.
+    """
+    if request.size == 0:
+        return request
+    starts = np.flatnonzero(np.diff(request, prepend=-1))
+    lengths = np.diff(np.append(starts, request.size))
+    group = np.repeat(np.arange(starts.size), lengths)
+    avail = allowed.copy()
+    top = np.iinfo(np.int64).max
+    chosen: list[IntArray] = []
+    for _ in range(k):
+        s = np.where(avail, score, top)
+        least = np.minimum.reduceat(s, starts)
+        hit = np.flatnonzero(avail & (s == np.repeat(least, lengths)))
+        if hit.size == 0:
+            break
+        first = hit[np.flatnonzero(np.diff(group[hit], prepend=-1))]
+        chosen.append(first)
+        avail[first] = False
+    return np.sort(np.concatenate(chosen)) if chosen else request[:0]
 
 
 def _price_relaxed(
@@ -1128,16 +1172,20 @@ def _price_relaxed(
 
 
 def _most_negative(
-    inst: _Instance, cand: IntArray, reduced: IntArray, req: IntArray | None = None
+    inst: _Instance,
+    cand: IntArray,
+    reduced: IntArray,
+    req: IntArray | None = None,
+    per_request: int = _ADDED_PER_REQUEST,
 ) -> IntArray:
-    """The candidates of negative reduced cost, at most a few per request, best first."""
+    """The candidates of negative reduced cost, at most a few per request, best first.
+
+    Candidates come in request order."""
     if req is None:
         req = inst.pairs.request[cand]
     neg = reduced < 0
     cand, reduced, req = cand[neg], reduced[neg], req[neg]
-    order = np.lexsort((cand, reduced, req))
-    rank = np.arange(order.size) - np.searchsorted(req[order], req[order])
-    return cand[order[rank < _ADDED_PER_REQUEST]]
+    return cand[_best_per_request(req, reduced, np.ones(cand.size, np.bool_), per_request)]
 
 
 def _request_offer_potentials(
@@ -1216,7 +1264,9 @@ def _price_exact(
     ok = best != low
     cand, best, best_at = cand[ok], best[ok], best_at[ok]
     reduced = pair_costs[cand] + pot_req[p.request[cand]] - best
-    chosen = _most_negative(inst, np.arange(cand.size), reduced, p.request[cand])
+    chosen = _most_negative(
+        inst, np.arange(cand.size), reduced, p.request[cand], _ANCHORS_PER_REQUEST
+    )
     o = p.offer[cand[chosen]]
     return cand[chosen], best_at[chosen] - base[o] + inst.o_lo[o]
 

@@ -470,14 +470,14 @@ def test_solve_is_optimal_and_within_every_limit(seed: int, n_req: int, n_off: i
 def test_vectorised_eligibility_matches_the_rules(seed: int, n_req: int, n_off: int) -> None:
     problem = _random_problem(random.Random(seed), n_req, n_off)
     expected = sorted(
-        (str(o.id), str(r.id), is_travel(r, o))
+        (str(r.id), str(o.id), is_travel(r, o))
         for r in problem.requests
         for o in problem.offers
         if r.remaining > 0
         and o.total_left > 0
         and eligibility(r, o, problem.banned, problem.working_days) is None
     )
-    got = [(str(o), str(r), t) for r, o, t in eligible_pairs(problem)]
+    got = [(str(r), str(o), t) for r, o, t in eligible_pairs(problem)]
     assert got == expected
 
 
