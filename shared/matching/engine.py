@@ -2,29 +2,47 @@
 
 Pure: plain data in, plain data out, no I/O. The contract is ``shared/spec/matching.md``.
 
-The model is an integer min-cost flow solved by OR-Tools' ``SimpleMinCostFlow``::
+**Model.** An integer min-cost flow (OR-Tools ``SimpleMinCostFlow``)::
 
-    source -> request          capacity remaining(r)
-    request -> (offer, segment) the pair's arc, cost -weight (+ travel)
-    (offer, segment) -> offer   capacity: sum of day_left over the segment's working days
-    offer -> sink               capacity total_left(o)
-    source -> sink              bypass: leaving hours unserved costs nothing
+    source -> request            capacity remaining(r)
+    request -> (offer, segment)  one arc per eligible pair and segment of its window
+    (offer, segment) -> offer    capacity: sum of day_left over the segment's working days
+    offer -> sink                capacity total_left(o)
+    source -> sink               bypass: hours left unserved cost nothing
 
-An offer's window is cut into *segments* where the set of requests that may use a day
-changes: at the first and last common working day of each eligible pair, counted in
-working-day indices so that weekends never make a cut. Inside a segment every request that
-reaches it may use every day, so per-request amounts whose sum fits the segment's capacity
-can always be laid out day by day (a transportation problem on a complete bipartite graph):
-uneven ``day_left`` needs no cut. The only days with a node of their own are those that
-carry a previous proposal of the offer: a *day node* (offer, day) of capacity day_left sits
-between a bonus arc request -> day (capacity: the previous hours, one unit cheaper) and the
-day's segment. That makes churn exact without splitting segments.
+An offer's working days are cut into *segments* at the bounds of the common windows of its
+pairs (in working-day numbers, so weekends make no cut). Inside a segment every pair that
+reaches it may use every day, so amounts that fit the segment's capacity can always be laid
+out day by day: uneven ``day_left`` needs no cut. A previous proposal (r, o, d) adds a *day
+node* (o, d) of capacity day_left(o, d) before d's segment, reached by a bonus arc of
+capacity the previous hours, one unit cheaper: that makes churn exact.
 
-The objective is lexicographic: served weight, then travel hours, then churn. The levels
-are folded into one integer cost per arc with multipliers derived from the instance's
-bounds when the folded costs fit OR-Tools' int64 cost range; otherwise (or when OR-Tools
-reports a cost range problem) they are solved in stages, each stage restricted to the
-optimal face of the previous one by complementary slackness with exact node potentials.
+**Objective.** Served weight, then travel hours, then churn, folded into one integer cost
+per arc with multipliers from the instance's bounds (each level's multiplier exceeds what
+the levels below can vary). If the folded costs do not fit OR-Tools' int64 range, the
+levels are solved in stages instead, each restricted to the optimal face of the previous
+one by complementary slackness with exact node potentials.
+
+**Solving large instances.** Building every (pair, segment) arc is too much at scale
+(tens of millions). So: (1) a relaxation with one arc per pair straight to its offer
+(capped by what its window holds, per-day limits ignored) suggests which pairs matter, with
+column generation when there are very many pairs; (2) the exact network of the (pair, day)s
+that flow used is solved, node potentials are computed (Bellman-Ford on the residual
+network), and every pair is priced on its best day (range maxima of the potentials): the
+(pair, day)s that could lower the cost are added and the network solved again, until none
+can. The potentials then prove the flow optimal for the network of every pair and day.
+Small instances are solved exactly in one go.
+
+**Day by day.** Each offer's hours are laid out earliest deadline first: kept previous
+hours on their own days, then each working day's day_left goes to the waiting pairs whose
+window ends first (ties in request id order), earliest days first.
+
+**Choices where matching.md is silent.** Skill tags and places compare trimmed and
+case-insensitively; an on-site request with no place matches no offer's place (only
+travel). Requests with remaining <= 0 and offers with total_left <= 0 are left out (and not
+counted as considered). Churn counts every previous hour not kept, also those on pairs that
+are no longer eligible. Remaining ties are broken by the order of ids (as strings): the same
+input gives the same output, whatever the order it comes in.
 """
 
 from __future__ import annotations
@@ -1036,14 +1054,15 @@ def _optimise(
     travel = p.travel.astype(np.int64)
     mult_t = spreads[2] + 1
     mult_w = spreads[1] * mult_t + spreads[2] + 1
-    pair_costs = weight * mult_w + travel * mult_t
     top = int(inst.r_weight.max(initial=1)) * mult_w + mult_t + 1
     nodes_bound = 3 + len(inst.requests) + len(inst.offers) + 2 * n_pairs + bonus.pair.size
+    folded = not force_stages and _fits(top, nodes_bound)
+    pair_costs = weight * mult_w + travel * mult_t if folded else np.zeros_like(weight)
     everything = np.arange(n_pairs, dtype=np.int64)
     none = everything[:0]
     with_bonus = np.unique(bonus.pair)
     rounds = 0
-    if not force_stages and _fits(top, nodes_bound):
+    if folded:
         try:
             if int((p.hi - p.lo + 1).sum()) <= exact_up_to:
                 # Small enough to solve the exact network of every pair at once.

@@ -498,3 +498,23 @@ def test_a_benchmark_instance_stays_within_limits() -> None:
 def test_allocation_is_a_plain_value() -> None:
     a = Allocation("r", "o", 3, ((MON, 3),), False)
     assert a == Allocation("r", "o", 3, ((MON, 3),), False)
+
+
+def test_huge_hours_are_solved_in_exact_stages() -> None:
+    # Folding three levels into one int64 cost is impossible at these magnitudes: the
+    # engine solves the levels one after the other and stays exact.
+    big = 10**15
+    crit = request("a", weight=8, remaining=big, on_site=True, location="DE BON")
+    low = request("b", weight=1, remaining=big)
+    near = offer("o1", hours_per_day=big, total_left=big)
+    far = offer("o2", hours_per_day=big, total_left=big, location="CH GVA", travel_ok=True)
+    previous = {("b", "o2"): {MON: big // 2}, ("a", "o1"): {MON + timedelta(1): 7}}
+    problem = Problem([crit, low], [near, far], previous=previous)
+    result = solve(problem)
+    _check_limits(problem, result)
+    # Both requests are served in full; the critical one without travel, and as much of
+    # the previous proposals as possible is kept.
+    assert result.weight_served == 9 * big
+    assert result.travel_hours == 0
+    assert result.kept_hours == big // 2 + 7
+    assert [(a.request_id, a.offer_id) for a in result.allocations] == [("a", "o1"), ("b", "o2")]
