@@ -51,7 +51,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Final, TypeAlias
 from uuid import UUID
@@ -1305,6 +1305,62 @@ def solve(
     eligible pairs above which pairs are brought in by column generation (both for tests).
     """
     started = time.perf_counter()
+    for items, what in ((problem.requests, "request"), (problem.offers, "offer")):
+        if len({str(x.id) for x in items}) != len(items):
+            raise ValueError(f"{what} ids must be unique")
+    kinds = {r.kind for r in problem.requests if r.remaining > 0} & {
+        o.kind for o in problem.offers if o.total_left > 0
+    }
+    if len(kinds) > 1:
+        # Kinds never mix: each is its own, smaller problem.
+        parts = [
+            _solve_one(
+                replace(
+                    problem,
+                    requests=[r for r in problem.requests if r.kind == kind],
+                    offers=[o for o in problem.offers if o.kind == kind],
+                ),
+                force_stages,
+                all_pairs_up_to,
+                exact_up_to,
+            )
+            for kind in sorted(kinds)
+        ]
+        return _merge(problem, parts, started)
+    return _solve_one(problem, force_stages, all_pairs_up_to, exact_up_to, started)
+
+
+def _merge(problem: Problem, parts: list[Result], started: float) -> Result:
+    kept = sum(r.kept_hours for r in parts)
+    previous_hours = sum(h for days in problem.previous.values() for h in days.values() if h > 0)
+    allocations = sorted(
+        (a for r in parts for a in r.allocations),
+        key=lambda a: (str(a.request_id), str(a.offer_id)),
+    )
+    return Result(
+        allocations=allocations,
+        weight_served=sum(r.weight_served for r in parts),
+        hours_proposed=sum(r.hours_proposed for r in parts),
+        travel_hours=sum(r.travel_hours for r in parts),
+        churn_hours=previous_hours - kept,
+        kept_hours=kept,
+        requests_considered=sum(1 for r in problem.requests if r.remaining > 0),
+        offers_considered=sum(1 for o in problem.offers if o.total_left > 0),
+        eligible_pairs=sum(r.eligible_pairs for r in parts),
+        graph_nodes=sum(r.graph_nodes for r in parts),
+        graph_arcs=sum(r.graph_arcs for r in parts),
+        solve_seconds=time.perf_counter() - started,
+    )
+
+
+def _solve_one(
+    problem: Problem,
+    force_stages: bool,
+    all_pairs_up_to: int,
+    exact_up_to: int,
+    started: float | None = None,
+) -> Result:
+    started = time.perf_counter() if started is None else started
     inst = _Instance(problem)
     p = inst.pairs
     bonus = _bonus(inst, problem.previous)
