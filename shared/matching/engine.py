@@ -1093,6 +1093,7 @@ def _optimise(
             full = np.union1d(with_bonus, rough.late)
 
             # The exact network, grown by pricing.
+            pricer = _DayPricer(inst, pair_costs, pair_hours)
             while True:
                 rounds += 1
                 net = _network(
@@ -1100,7 +1101,7 @@ def _optimise(
                 )
                 flows = _solve_network(net)
                 pot = _potentials(net.nodes, net.tails, net.heads, net.caps, net.costs, flows)
-                add_pair, add_day = _price_exact(inst, net, pot, pair_costs, pair_hours)
+                add_pair, add_day = pricer(net, pot)
                 if add_pair.size == 0:
                     break
                 anchor_pair = np.concatenate([anchor_pair, add_pair])
@@ -1219,14 +1220,8 @@ def _request_offer_potentials(
     return pot_req, pot_off
 
 
-def _price_exact(
-    inst: _Instance,
-    net: _Network,
-    pot: IntArray,
-    pair_costs: IntArray,
-    pair_hours: IntArray,
-) -> tuple[IntArray, IntArray]:
-    """(pair, day)s whose arc, missing from the exact network, has a negative reduced cost.
+class _DayPricer:
+    """Prices (pair, day) arcs missing from the exact network, for one instance.
 
     The network's potentials extend to the network over every pair and every day: a day of
     a segment takes the segment's potential; any other day with hours left takes its
@@ -1234,60 +1229,79 @@ def _price_exact(
     flow. A pair's best day is the earliest of highest potential in its common window
     (range maxima by a sparse table). Arcs in the network never bind, so their reduced
     cost is never negative. If no pair has a negative reduced cost on its best day, the
-    flow is optimal for every pair and every day. Returns at most a few per request.
+    flow is optimal for every pair and every day.
     """
-    p = inst.pairs
-    no = len(inst.offers)
-    pot_req, pot_off = _request_offer_potentials(inst, net, pot)
-    length = np.maximum(inst.o_hi - inst.o_lo + 1, 0)
-    base = np.zeros(no + 1, dtype=np.int64)
-    np.cumsum(length, out=base[1:])
-    day_pot = np.repeat(pot_off, length)
-    seg_len = net.seg_end - net.seg_start
-    at = np.repeat(base[net.seg_offer] - inst.o_lo[net.seg_offer] + net.seg_start, seg_len)
-    at += _ranges(np.zeros(seg_len.size, np.int64), seg_len)
-    first_seg = 2 + net.request_ids.size + net.offer_ids.size
-    day_pot[at] = np.repeat(pot[first_seg + np.arange(seg_len.size)], seg_len)
-    low = np.iinfo(np.int64).min
-    day_pot[np.repeat(inst.o_hpd <= 0, length)] = low
-    if inst.used_keys.size:
-        u_off = inst.used_keys // inst.day_stride
-        u_day = inst.used_keys % inst.day_stride + inst.day_base
-        full = inst.used_hours >= inst.o_hpd[u_off]
-        day_pot[base[u_off[full]] + u_day[full] - inst.o_lo[u_off[full]]] = low
 
-    # Sparse table of (maximum, its earliest position) over spans of 2^k days.
-    values = [day_pot]
-    where = [np.arange(day_pot.size, dtype=np.int64)]
-    step = 1
-    while 2 * step <= int(length.max(initial=1)):
-        v, w = values[-1], where[-1]
-        right = v[step:] > v[:-step]
-        values.append(np.where(right, v[step:], v[:-step]))
-        where.append(np.where(right, w[step:], w[:-step]))
-        step *= 2
-    cand = np.flatnonzero(pair_hours > 0)
-    o = p.offer[cand]
-    a = base[o] + p.lo[cand] - inst.o_lo[o]
-    span = p.hi[cand] - p.lo[cand] + 1
-    k = np.floor(np.log2(span)).astype(np.int64)
-    best = np.full(cand.size, low, dtype=np.int64)
-    best_at = np.zeros(cand.size, dtype=np.int64)
-    for level in np.unique(k).tolist():
-        m = k == level
-        left_i, right_i = a[m], a[m] + span[m] - (1 << level)
-        lv, rv = values[level][left_i], values[level][right_i]
-        right = rv > lv
-        best[m] = np.where(right, rv, lv)
-        best_at[m] = np.where(right, where[level][right_i], where[level][left_i])
-    ok = best != low
-    cand, best, best_at = cand[ok], best[ok], best_at[ok]
-    reduced = pair_costs[cand] + pot_req[p.request[cand]] - best
-    chosen = _most_negative(
-        inst, np.arange(cand.size), reduced, p.request[cand], _ANCHORS_PER_REQUEST
-    )
-    o = p.offer[cand[chosen]]
-    return cand[chosen], best_at[chosen] - base[o] + inst.o_lo[o]
+    def __init__(self, inst: _Instance, pair_costs: IntArray, pair_hours: IntArray) -> None:
+        p = inst.pairs
+        self.inst = inst
+        self.length = np.maximum(inst.o_hi - inst.o_lo + 1, 0)
+        self.base = np.zeros(len(inst.offers) + 1, dtype=np.int64)
+        np.cumsum(self.length, out=self.base[1:])
+        cand = np.flatnonzero(pair_hours > 0)
+        o = p.offer[cand]
+        left = self.base[o] + p.lo[cand] - inst.o_lo[o]
+        span = p.hi[cand] - p.lo[cand] + 1
+        level = np.floor(np.log2(span)).astype(np.int64)
+        # Grouped by sparse-table level, each group in request order.
+        order = np.argsort(level, kind="stable")
+        self.cand = cand[order]
+        self.left = left[order]
+        self.right = (left + span - (1 << level))[order]
+        self.level_at = np.searchsorted(level[order], np.arange(int(level.max(initial=0)) + 2))
+        self.cost = pair_costs[self.cand]
+        self.request = p.request[self.cand]
+        no_hours = np.repeat(inst.o_hpd <= 0, self.length)
+        if inst.used_keys.size:
+            u_off = inst.used_keys // inst.day_stride
+            u_day = inst.used_keys % inst.day_stride + inst.day_base
+            full = inst.used_hours >= inst.o_hpd[u_off]
+            no_hours[self.base[u_off[full]] + u_day[full] - inst.o_lo[u_off[full]]] = True
+        self.no_hours = np.flatnonzero(no_hours)
+
+    def __call__(self, net: _Network, pot: IntArray) -> tuple[IntArray, IntArray]:
+        """At most a few (pair, day)s per request of negative reduced cost, best first."""
+        inst = self.inst
+        p = inst.pairs
+        pot_req, pot_off = _request_offer_potentials(inst, net, pot)
+        day_pot = np.repeat(pot_off, self.length)
+        seg_len = net.seg_end - net.seg_start
+        at = np.repeat(self.base[net.seg_offer] - inst.o_lo[net.seg_offer] + net.seg_start, seg_len)
+        at += _ranges(np.zeros(seg_len.size, np.int64), seg_len)
+        first_seg = 2 + net.request_ids.size + net.offer_ids.size
+        day_pot[at] = np.repeat(pot[first_seg + np.arange(seg_len.size)], seg_len)
+        low = np.iinfo(np.int64).min
+        day_pot[self.no_hours] = low
+
+        # Sparse table of (maximum, its earliest position) over spans of 2^k days.
+        values = [day_pot]
+        where = [np.arange(day_pot.size, dtype=np.int64)]
+        for k in range(1, self.level_at.size - 1):
+            step = 1 << (k - 1)
+            v, w = values[-1], where[-1]
+            right = v[step:] > v[:-step]
+            values.append(np.where(right, v[step:], v[:-step]))
+            where.append(np.where(right, w[step:], w[:-step]))
+        best = np.empty(self.cand.size, dtype=np.int64)
+        best_at = np.empty(self.cand.size, dtype=np.int64)
+        for k in range(self.level_at.size - 1):
+            part = slice(int(self.level_at[k]), int(self.level_at[k + 1]))
+            lv = values[k][self.left[part]]
+            rv = values[k][self.right[part]]
+            right = rv > lv
+            best[part] = np.where(right, rv, lv)
+            best_at[part] = np.where(right, where[k][self.right[part]], where[k][self.left[part]])
+        reduced = self.cost + pot_req[self.request] - best
+        neg = np.flatnonzero((best != low) & (reduced < 0))
+        neg = neg[np.argsort(self.request[neg], kind="stable")]
+        chosen = neg[
+            _best_per_request(
+                self.request[neg], reduced[neg], np.ones(neg.size, np.bool_), _ANCHORS_PER_REQUEST
+            )
+        ]
+        pairs = self.cand[chosen]
+        o = p.offer[pairs]
+        return pairs, best_at[chosen] - self.base[o] + inst.o_lo[o]
 
 
 def solve(
