@@ -456,13 +456,10 @@ MODES = [
 def test_solve_is_optimal_and_within_every_limit(seed: int, n_req: int, n_off: int) -> None:
     problem = _random_problem(random.Random(seed), n_req, n_off)
     expected = _reference(problem)
-    first = None
     for mode in MODES:
         result = solve(problem, **mode)  # type: ignore[arg-type]
         _check_limits(problem, result)
         assert (result.weight_served, result.travel_hours, result.kept_hours) == expected, mode
-        first = first or result
-        assert result.allocations == first.allocations or mode, "deterministic per mode"
 
 
 @settings(max_examples=100, deadline=None)
