@@ -23,11 +23,15 @@ def _json_dumps(value: object) -> str:
 def create_engine(
     url: str, *, pool_size: int = 10, application_name: str = "tandem"
 ) -> AsyncEngine:
-    """An async engine on asyncpg with JSON handled by orjson."""
+    """An async engine on asyncpg with JSON handled by orjson, keeping `pool_size` connections."""
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: a connection opened beyond the pool is closed again as soon as it is
+        # returned while the pool is full, so under steady load the process kept opening and
+        # closing PostgreSQL connections (a server process each, plus the driver's type setup).
+        # Requests beyond the pool wait their turn in its queue instead.
+        max_overflow=0,
         pool_timeout=10,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
