@@ -14,11 +14,18 @@ from shared import queue
 from shared.config import Settings
 from shared.errors import BadRequest
 
+# GET and HEAD only read (a key's last-use stamp is one statement of its own): their
+# statements run without BEGIN/COMMIT, two round trips fewer per request.
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
+    """One transaction per request, committed before the response is sent (reads: none)."""
     state = request.app.state
-    async with state.session_factory() as session:
+    factory = (
+        state.read_session_factory if request.method in _READ_METHODS else state.session_factory
+    )
+    async with factory() as session:
         try:
             yield session
             await session.commit()

@@ -29,7 +29,7 @@ from services.api.routers import (
     workload_requests,
 )
 from shared.config import Settings, get_settings
-from shared.db import create_engine, create_session_factory
+from shared.db import create_engine, create_read_session_factory, create_session_factory
 from shared.queue import lazy_queue
 
 DESCRIPTION = """\
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.read_session_factory = create_read_session_factory(engine)
         # Lazy: the API starts and serves writes while Redis is down (the outbox keeps intent).
         app.state.queue = lazy_queue(settings.require_redis_url(), settings.queue_name)
         try:

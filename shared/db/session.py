@@ -44,6 +44,15 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose statements each commit on their own (no BEGIN/COMMIT round trips).
+
+    For requests that only read: at PostgreSQL's READ COMMITTED every statement takes its
+    own snapshot even inside a transaction, so a reader loses nothing by having none.
+    """
+    return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 @asynccontextmanager
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One transaction: commit when the block succeeds, roll back when it raises."""
