@@ -8,15 +8,17 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, crud, events
+from shared.activities import repository
+from shared.activities.repository import READ_COLUMNS
 from shared.activities.schemas import ActivityWrite
 from shared.errors import NotFound
 from shared.meetings import service as meetings
 from shared.models import Activity
-from shared.pagination import keyset_page, split_page
+from shared.pagination import decode_cursor, split_page
 from shared.policy import Principal, require_secretariat
 from shared.schemas import validate_document
 from shared.secretariats.service import ensure_exist
@@ -30,27 +32,6 @@ THEME_ORDER = (
     "liaison",
     "administration",
     "other",
-)
-
-# The columns the API shows, selected by name so that reads skip the ORM's identity map.
-READ_COLUMNS = (
-    Activity.id,
-    Activity.title,
-    Activity.description,
-    Activity.theme,
-    Activity.species,
-    Activity.lead_secretariat_code,
-    Activity.partner_secretariat_codes,
-    Activity.status,
-    Activity.start_date,
-    Activity.end_date,
-    Activity.meeting_codes,
-    Activity.tags,
-    Activity.external_source,
-    Activity.external_id,
-    Activity.version,
-    Activity.created_at,
-    Activity.updated_at,
 )
 
 
@@ -209,10 +190,10 @@ async def delete_activity(
 
 async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:
     """One activity as the API shows it, or NotFound."""
-    row = (await session.execute(select(*READ_COLUMNS).where(Activity.id == activity_id))).first()
+    row = await repository.find(session, activity_id)
     if row is None:
         raise NotFound(f"No activity {activity_id}.")
-    return to_api(row)
+    return repository.record_to_api(row)
 
 
 async def list_activities(
@@ -229,30 +210,21 @@ async def list_activities(
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of activities in creation order, filtered."""
-    stmt = select(*READ_COLUMNS)
-    if theme:
-        stmt = stmt.where(Activity.theme == theme)
-    if status:
-        stmt = stmt.where(Activity.status == status)
-    if secretariat:
-        stmt = stmt.where(
-            or_(
-                Activity.lead_secretariat_code == secretariat,
-                Activity.partner_secretariat_codes.contains([secretariat]),
-            )
-        )
-    if species:
-        stmt = stmt.where(Activity.species_key.contains([species.strip().lower()]))
-    if meeting_code:
-        stmt = stmt.where(Activity.meeting_codes.contains([meeting_code]))
-    if updated_since:
-        stmt = stmt.where(Activity.updated_at >= updated_since)
-    if q:
-        stmt = stmt.where(Activity.search.bool_op("@@")(func.websearch_to_tsquery("english", q)))
-    stmt = keyset_page(stmt, Activity.created_at, Activity.id, cursor, limit)
-    rows = list((await session.execute(stmt)).all())
-    page, next_cursor = split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
-    return [to_api(r) for r in page], next_cursor
+    after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+    rows = await repository.page(
+        session,
+        theme=theme,
+        status=status,
+        secretariat=secretariat,
+        species=species,
+        meeting_code=meeting_code,
+        updated_since=updated_since,
+        q=q,
+        after=after,
+        limit=limit + 1,
+    )
+    page, next_cursor = split_page(rows, limit, lambda r: (r[15].isoformat(), str(r[0])))
+    return [repository.record_to_api(r) for r in page], next_cursor
 
 
 async def for_meeting(session: AsyncSession, ident: str) -> dict[str, Any]:

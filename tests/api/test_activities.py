@@ -59,6 +59,14 @@ async def test_list_filters(client: httpx.AsyncClient, keys: Keys) -> None:
     assert await _titles(client, keys, q="shark") == ["Sharks"]
     assert await _titles(client, keys, q="harmonise references") == ["Nomenclature"]
     assert await _titles(client, keys, q="tigers") == []
+    # Filters combine (each combination is a statement of its own).
+    assert await _titles(client, keys, theme="species", secretariat="CITES", q="shark") == [
+        "Sharks"
+    ]
+    assert await _titles(client, keys, secretariat="CMS", meeting_code="CITES SC61") == [
+        "Elephants"
+    ]
+    assert await _titles(client, keys, theme="listings_nomenclature", status="planned") == []
 
 
 async def test_updated_since_returns_recent_changes(client: httpx.AsyncClient, keys: Keys) -> None:
