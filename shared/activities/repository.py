@@ -12,12 +12,25 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Integer, Text, bindparam, func, or_, select, tuple_
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.compiled import Compiled
-from shared.models import Activity
+from shared.models import Activity, Meeting, Secretariat
 
 # The columns the API shows, in this order (see `record_to_api`).
 READ_COLUMNS = (
@@ -44,6 +57,40 @@ FILTERS = ("theme", "status", "secretariat", "species", "meeting_code", "updated
 
 _BY_ID = Compiled(select(*READ_COLUMNS).where(Activity.id == bindparam("id")))
 
+# The columns a client writes (see service._columns).
+WRITE_COLUMNS = (
+    "title",
+    "description",
+    "theme",
+    "species",
+    "lead_secretariat_code",
+    "partner_secretariat_codes",
+    "status",
+    "start_date",
+    "end_date",
+    "meeting_codes",
+    "tags",
+    "external_source",
+    "external_id",
+)
+_INSERT = Compiled(
+    insert(Activity)
+    .values(
+        {name: bindparam(name, type_=Activity.__table__.c[name].type) for name in WRITE_COLUMNS}
+    )
+    .returning(*READ_COLUMNS)
+)
+_KNOWN_CODES = Compiled(
+    union_all(
+        select(literal("secretariat").label("kind"), Secretariat.code).where(
+            Secretariat.code == any_(bindparam("secretariats", type_=ARRAY(String)))
+        ),
+        select(literal("meeting"), Meeting.code).where(
+            Meeting.code == any_(bindparam("meetings", type_=ARRAY(String)))
+        ),
+    )
+)
+
 
 def record_to_api(r: asyncpg.Record) -> dict[str, Any]:
     """A row of READ_COLUMNS as the API shows the activity."""
@@ -65,6 +112,26 @@ def record_to_api(r: asyncpg.Record) -> dict[str, Any]:
         "created_at": r[15],
         "updated_at": r[16],
     }
+
+
+async def insert_activity(session: AsyncSession, values: dict[str, Any]) -> asyncpg.Record:
+    """Insert an activity with WRITE_COLUMNS `values`; its READ_COLUMNS as stored."""
+    row = await _INSERT.fetchrow(session, **values)
+    assert row is not None
+    return row
+
+
+async def known_codes(
+    session: AsyncSession, secretariats: list[str], meetings: list[str]
+) -> tuple[set[str], set[str]]:
+    """Which of these secretariat codes and meeting codes exist, in one round trip."""
+    if not secretariats and not meetings:
+        return set(), set()
+    rows = await _KNOWN_CODES.fetch(session, secretariats=secretariats, meetings=meetings)
+    found: dict[str, set[str]] = {"secretariat": set(), "meeting": set()}
+    for kind, code in rows:
+        found[kind].add(code)
+    return found["secretariat"], found["meeting"]
 
 
 async def find(session: AsyncSession, activity_id: uuid.UUID) -> asyncpg.Record | None:

@@ -21,7 +21,7 @@ from shared.models import Activity
 from shared.pagination import decode_cursor, split_page
 from shared.policy import Principal, require_secretariat
 from shared.schemas import validate_document
-from shared.secretariats.service import ensure_exist
+from shared.secretariats.service import require_known
 
 THEME_ORDER = (
     "species",
@@ -96,9 +96,12 @@ def _owners(a: Activity | ActivityWrite) -> list[str]:
 
 
 async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID | None) -> None:
-    await ensure_exist(session, [data.lead_secretariat], "lead_secretariat")
-    await ensure_exist(session, data.partner_secretariats, "partner_secretariats")
-    await meetings.ensure_codes_exist(session, data.meeting_codes, "meeting_codes")
+    secretariats, meeting_codes = await repository.known_codes(
+        session, [data.lead_secretariat, *data.partner_secretariats], data.meeting_codes
+    )
+    require_known([data.lead_secretariat], secretariats, "lead_secretariat")
+    require_known(data.partner_secretariats, secretariats, "partner_secretariats")
+    meetings.require_known_codes(data.meeting_codes, meeting_codes, "meeting_codes")
     ref = data.external_ref.model_dump() if data.external_ref else None
     await crud.ensure_external_ref_free(session, ACTIVITIES, ref, own_id)
 
@@ -118,12 +121,18 @@ async def _changed(
     )
 
 
-async def create(session: AsyncSession, principal: Principal, data: ActivityWrite) -> Activity:
-    """Create a joint activity led by or partnered with the caller's secretariat."""
+async def create(
+    session: AsyncSession, principal: Principal, data: ActivityWrite
+) -> dict[str, Any]:
+    """Create a joint activity led by or partnered with the caller's secretariat; returns it
+    as the API shows it."""
     require_secretariat(principal, _owners(data), "create an activity it takes part in")
     await _check(session, data, None)
-    activity = await crud.insert(session, ACTIVITIES, _columns(data))
-    await _changed(session, "create", activity.id, activity.version, to_api(activity))
+    activity = repository.record_to_api(await repository.insert_activity(session, _columns(data)))
+    await changes.record(
+        session, "activity", activity["id"], "create", activity["version"], activity
+    )
+    await _changed(session, "create", activity["id"], activity["version"], activity)
     return activity
 
 
@@ -170,7 +179,9 @@ async def upsert_by_ref(
     await crud.lock_external_ref(session, ACTIVITIES, source, ext_id)
     existing = await crud.find_by_external_ref(session, ACTIVITIES, source, ext_id, lock=True)
     if existing is None:
-        return await create(session, principal, data), True
+        created = await create(session, principal, data)
+        # The stored object, as callers of an upsert (batches) work with it.
+        return await crud.get_for_update(session, ACTIVITIES, created["id"]), True
     return await _replace(session, principal, existing, data, None), False
 
 

@@ -13,12 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import asyncpg
+import orjson
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-_DIALECT = asyncpg_dialect()
+from shared.db.session import json_text
+
+# JSON parameters are serialised as the engine serialises them (shared/db/session.py).
+_DIALECT = asyncpg_dialect(json_serializer=json_text, json_deserializer=orjson.loads)
 
 
 class Compiled:
@@ -58,6 +62,11 @@ class Compiled:
         """The first row, or None."""
         conn = await driver_connection(session)
         return await conn.fetchrow(self.sql, *self.args(params))
+
+    async def execute(self, session: AsyncSession, **params: Any) -> None:
+        """Run a statement that returns no rows."""
+        conn = await driver_connection(session)
+        await conn.execute(self.sql, *self.args(params))
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import (
 from shared.serialization import dumps
 
 
-def _json_dumps(value: object) -> str:
+def json_text(value: object) -> str:
+    """JSON for a json/jsonb parameter, encoded as responses are (shared/serialization.py)."""
     return dumps(value).decode()
 
 
@@ -33,7 +34,7 @@ def create_engine(
         # Requests beyond the pool wait their turn in its queue instead.
         max_overflow=0,
         pool_timeout=10,
-        json_serializer=_json_dumps,
+        json_serializer=json_text,
         json_deserializer=orjson.loads,
         connect_args={"server_settings": {"application_name": application_name}},
     )
