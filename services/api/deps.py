@@ -22,10 +22,15 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent (reads: none)."""
     state = request.app.state
-    factory = (
-        state.read_session_factory if request.method in _READ_METHODS else state.session_factory
-    )
-    async with factory() as session:
+    if request.method in _READ_METHODS:
+        # Each statement has committed on its own: nothing to commit or roll back.
+        async with state.read_session_factory() as session:
+            yield session
+            jobs = queue.take_pending(session)
+        if jobs:
+            await queue.send(state.queue, jobs)
+        return
+    async with state.session_factory() as session:
         try:
             yield session
             await session.commit()
