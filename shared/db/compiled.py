@@ -15,7 +15,7 @@ from typing import Any, cast
 import asyncpg
 import orjson
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -76,8 +76,14 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     statement sent straight to the driver must not slip in ahead of it, outside the
     transaction (autocommit sessions have none).
     """
-    connection = await session.connection()
-    adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+    bind = session.bind
+    adapted: Any
+    if isinstance(bind, AsyncConnection) and bind.sync_connection is not None:
+        # A session bound to one connection (read requests): no need to ask the session.
+        adapted = bind.sync_connection.connection.dbapi_connection
+    else:
+        connection = await session.connection()
+        adapted = (await connection.get_raw_connection()).dbapi_connection
     if not adapted.autocommit and adapted._transaction is None:
         await adapted._start_transaction()
     driver: asyncpg.Connection = adapted.driver_connection

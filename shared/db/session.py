@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import orjson
 from sqlalchemy.ext.asyncio import (
@@ -45,13 +45,27 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_read_session_factory(
+    engine: AsyncEngine,
+) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
     """Sessions whose statements each commit on their own (no BEGIN/COMMIT round trips).
 
     For requests that only read: at PostgreSQL's READ COMMITTED every statement takes its
-    own snapshot even inside a transaction, so a reader loses nothing by having none.
+    own snapshot even inside a transaction, so a reader loses nothing by having none. Each
+    session is bound to one pooled connection checked out up front, which statements run by
+    the driver (shared/db/compiled.py) use without the ORM's connection bookkeeping.
     """
-    return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def read_session() -> AsyncIterator[AsyncSession]:
+        async with (
+            autocommit.connect() as connection,
+            AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session,
+        ):
+            yield session
+
+    return read_session
 
 
 @asynccontextmanager
