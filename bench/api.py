@@ -214,6 +214,7 @@ def measure(
                 "--rate",
                 "250",
                 "--nonblocking",
+                "--gil",
                 "--format",
                 "raw",
                 "-o",

@@ -43,8 +43,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await queue.send(state.queue, jobs)
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The app's settings (async: FastAPI would run a plain function in a worker thread)."""
     settings: Settings = request.app.state.settings
     return settings
 
