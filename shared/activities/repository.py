@@ -13,14 +13,17 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import (
+    DateTime,
     Integer,
     String,
     Text,
     any_,
     bindparam,
+    cast,
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     tuple_,
@@ -29,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import changes
 from shared.db.compiled import Compiled
 from shared.models import Activity, Meeting, Secretariat
 
@@ -57,7 +61,7 @@ FILTERS = ("theme", "status", "secretariat", "species", "meeting_code", "updated
 
 _BY_ID = Compiled(select(*READ_COLUMNS).where(Activity.id == bindparam("id")))
 
-# The columns a client writes (see service._columns).
+# The columns a client writes (see service._columns), and those fixed at creation.
 WRITE_COLUMNS = (
     "title",
     "description",
@@ -73,21 +77,26 @@ WRITE_COLUMNS = (
     "external_source",
     "external_id",
 )
-_INSERT = Compiled(
-    insert(Activity)
-    .values(
-        {name: bindparam(name, type_=Activity.__table__.c[name].type) for name in WRITE_COLUMNS}
+_COLUMN_TYPES = {c.name: c.type for c in Activity.__table__.columns}
+_CREATE = changes.with_write(
+    insert(Activity).values(
+        {
+            name: bindparam(name, type_=_COLUMN_TYPES[name])
+            for name in ("id", *WRITE_COLUMNS, "created_at", "updated_at")
+        }
     )
-    .returning(*READ_COLUMNS)
 )
+_NO_TIME = cast(null(), DateTime(timezone=True))
 _KNOWN_CODES = Compiled(
     union_all(
-        select(literal("secretariat").label("kind"), Secretariat.code).where(
+        select(literal("secretariat").label("kind"), Secretariat.code, _NO_TIME).where(
             Secretariat.code == any_(bindparam("secretariats", type_=ARRAY(String)))
         ),
-        select(literal("meeting"), Meeting.code).where(
+        select(literal("meeting"), Meeting.code, _NO_TIME).where(
             Meeting.code == any_(bindparam("meetings", type_=ARRAY(String)))
         ),
+        # The transaction's time, which a row's created_at would get by default.
+        select(literal("now"), cast(null(), String), func.now()),
     )
 )
 
@@ -114,24 +123,35 @@ def record_to_api(r: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def insert_activity(session: AsyncSession, values: dict[str, Any]) -> asyncpg.Record:
-    """Insert an activity with WRITE_COLUMNS `values`; its READ_COLUMNS as stored."""
-    row = await _INSERT.fetchrow(session, **values)
-    assert row is not None
-    return row
+async def create(session: AsyncSession, values: dict[str, Any], shown: dict[str, Any]) -> None:
+    """Insert an activity (id, WRITE_COLUMNS, created_at, updated_at in `values`) and append
+    its creation, `shown` as the API shows it, to the change feed: one round trip."""
+    await _CREATE.execute(
+        session,
+        **values,
+        resource_type="activity",
+        resource_id=values["id"],
+        op="create",
+        version=1,
+        data=shown,
+    )
 
 
 async def known_codes(
     session: AsyncSession, secretariats: list[str], meetings: list[str]
-) -> tuple[set[str], set[str]]:
-    """Which of these secretariat codes and meeting codes exist, in one round trip."""
-    if not secretariats and not meetings:
-        return set(), set()
+) -> tuple[set[str], set[str], datetime]:
+    """Which of these secretariat codes and meeting codes exist, and the transaction's time
+    (a new row's created_at), in one round trip."""
     rows = await _KNOWN_CODES.fetch(session, secretariats=secretariats, meetings=meetings)
     found: dict[str, set[str]] = {"secretariat": set(), "meeting": set()}
-    for kind, code in rows:
-        found[kind].add(code)
-    return found["secretariat"], found["meeting"]
+    now = None
+    for kind, code, at in rows:
+        if kind == "now":
+            now = at
+        else:
+            found[kind].add(code)
+    assert now is not None
+    return found["secretariat"], found["meeting"], now
 
 
 async def find(session: AsyncSession, activity_id: uuid.UUID) -> asyncpg.Record | None:

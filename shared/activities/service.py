@@ -95,8 +95,9 @@ def _owners(a: Activity | ActivityWrite) -> list[str]:
     return [a.lead_secretariat, *a.partner_secretariats]
 
 
-async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID | None) -> None:
-    secretariats, meeting_codes = await repository.known_codes(
+async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID | None) -> datetime:
+    """422/409 unless the references hold; returns the transaction's time."""
+    secretariats, meeting_codes, now = await repository.known_codes(
         session, [data.lead_secretariat, *data.partner_secretariats], data.meeting_codes
     )
     require_known([data.lead_secretariat], secretariats, "lead_secretariat")
@@ -104,6 +105,7 @@ async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID |
     meetings.require_known_codes(data.meeting_codes, meeting_codes, "meeting_codes")
     ref = data.external_ref.model_dump() if data.external_ref else None
     await crud.ensure_external_ref_free(session, ACTIVITIES, ref, own_id)
+    return now
 
 
 async def _changed(
@@ -127,12 +129,30 @@ async def create(
     """Create a joint activity led by or partnered with the caller's secretariat; returns it
     as the API shows it."""
     require_secretariat(principal, _owners(data), "create an activity it takes part in")
-    await _check(session, data, None)
-    activity = repository.record_to_api(await repository.insert_activity(session, _columns(data)))
-    await changes.record(
-        session, "activity", activity["id"], "create", activity["version"], activity
-    )
-    await _changed(session, "create", activity["id"], activity["version"], activity)
+    now = await _check(session, data, None)
+    # Known before the insert (a random UUID, version 1, the transaction's time), so the
+    # row and its change-feed entry go in one statement.
+    values = {"id": uuid.uuid4(), **_columns(data), "created_at": now, "updated_at": now}
+    activity = {
+        "id": values["id"],
+        "title": data.title,
+        "description": data.description,
+        "theme": data.theme,
+        "species": data.species,
+        "lead_secretariat": data.lead_secretariat,
+        "partner_secretariats": data.partner_secretariats,
+        "status": data.status,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "meeting_codes": data.meeting_codes,
+        "tags": data.tags,
+        "external_ref": data.external_ref.model_dump() if data.external_ref else None,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await repository.create(session, values, activity)
+    await _changed(session, "create", activity["id"], 1, activity)
     return activity
 
 
