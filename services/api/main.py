@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,6 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_session_factory = create_read_session_factory(engine)
         # Lazy: the API starts and serves writes while Redis is down (the outbox keeps intent).
         app.state.queue = lazy_queue(settings.require_redis_url(), settings.queue_name)
+        # Everything built so far (modules, models, routes, schemas) lives as long as the
+        # process: keep it out of the cyclic GC, whose full passes over those ~130,000
+        # objects paused every request in flight for ~90 ms.
+        gc.freeze()
         try:
             yield
         finally:
