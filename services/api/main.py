@@ -53,9 +53,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.db_pool_size,
             application_name="tandem-api",
         )
+        # GET and HEAD run on connections of their own, in autocommit (services/api/deps.py).
+        read_engine = create_engine(
+            settings.require_database_url(),
+            pool_size=settings.db_pool_size,
+            application_name="tandem-api-read",
+            autocommit=True,
+        )
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
-        app.state.read_session_factory = create_read_session_factory(engine)
+        app.state.read_session_factory = create_read_session_factory(read_engine)
         # Lazy: the API starts and serves writes while Redis is down (the outbox keeps intent).
         app.state.queue = lazy_queue(settings.require_redis_url(), settings.queue_name)
         # Everything built so far (modules, models, routes, schemas) lives as long as the
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.queue.aclose()
+            await read_engine.dispose()
             await engine.dispose()
 
     # Swagger UI and ReDoc served from the package: /docs works with no network.

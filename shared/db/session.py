@@ -22,9 +22,10 @@ def json_text(value: object) -> str:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, application_name: str = "tandem"
+    url: str, *, pool_size: int = 10, application_name: str = "tandem", autocommit: bool = False
 ) -> AsyncEngine:
-    """An async engine on asyncpg with JSON handled by orjson, keeping `pool_size` connections."""
+    """An async engine on asyncpg with JSON handled by orjson, keeping `pool_size` connections
+    (`autocommit`: every statement commits on its own; for read-only work)."""
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -37,6 +38,7 @@ def create_engine(
         json_serializer=json_text,
         json_deserializer=orjson.loads,
         connect_args={"server_settings": {"application_name": application_name}},
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
 
 
@@ -46,21 +48,24 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 def create_read_session_factory(
-    engine: AsyncEngine,
+    read_engine: AsyncEngine,
 ) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
-    """Sessions whose statements each commit on their own (no BEGIN/COMMIT round trips).
+    """Sessions whose statements each commit on their own (no BEGIN/COMMIT round trips),
+    on `read_engine`, an engine made with `autocommit=True`.
 
     For requests that only read: at PostgreSQL's READ COMMITTED every statement takes its
     own snapshot even inside a transaction, so a reader loses nothing by having none. Each
     session is bound to one pooled connection checked out up front, which statements run by
-    the driver (shared/db/compiled.py) use without the ORM's connection bookkeeping.
+    the driver (shared/db/compiled.py) use without the ORM's connection bookkeeping. (An
+    engine of its own rather than an autocommit option on the writers' engine: the option
+    sets and resets the connection's isolation level on every checkout, which cost more than
+    the query.)
     """
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def read_session() -> AsyncIterator[AsyncSession]:
         async with (
-            autocommit.connect() as connection,
+            read_engine.connect() as connection,
             AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session,
         ):
             yield session

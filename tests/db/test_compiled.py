@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import create_read_session_factory
+from shared.config import Settings
+from shared.db import create_engine, create_read_session_factory
 from shared.db.compiled import Compiled
 from shared.models import Secretariat
 
@@ -37,11 +38,13 @@ async def test_driver_sees_the_session_writes_and_rollback_undoes_them(
         assert await SECRETARIAT.fetchrow(session, code="IPBES") is None
 
 
-async def test_read_sessions_run_each_statement_on_its_own(engine: AsyncEngine) -> None:
-    async with create_read_session_factory(engine)() as session:
+async def test_read_sessions_run_each_statement_on_its_own(settings: Settings) -> None:
+    read_engine = create_engine(settings.require_database_url(), pool_size=1, autocommit=True)
+    async with create_read_session_factory(read_engine)() as session:
         first = await NOW.fetchrow(session)
         second = await NOW.fetchrow(session)
         assert first is not None
         assert second is not None
         assert first[0] < second[0]
         assert (await SECRETARIAT.fetchrow(session, code="CITES")) is not None
+    await read_engine.dispose()
