@@ -253,35 +253,36 @@ def warn_if_busy() -> None:
 
 
 def drive(
-    name: str,
-    pid: int,
-    port: int,
+    targets: dict[str, tuple[int, int]],
     args: argparse.Namespace,
     files: dict[str, Path],
     key: str,
-) -> dict[tuple[str, int], Measured]:
-    out: dict[tuple[str, int], Measured] = {}
+) -> dict[str, dict[tuple[str, int], Measured]]:
+    """Run every endpoint against every target (name: (pid, port)), the targets one after
+    the other for each endpoint, so that both see the same machine (it may be shared)."""
+    out: dict[str, dict[tuple[str, int], Measured]] = {name: {} for name in targets}
     warn_if_busy()
     for conns, duration in (
         (args.connections, args.duration),
         (args.stall_connections, args.stall_duration),
     ):
         for mode in args.endpoints:
-            base = load.Job(port, mode, conns, args.warmup, key, files["ids"], files["body"])
-            if args.warmup > 0:
-                load.run(base, args.client)
-            job = load.Job(port, mode, conns, duration, key, files["ids"], files["body"])
-            profile = args.profile if name == "tandem" and conns == args.connections else None
-            m = measure(job, args.client, pid, profile, mode)
-            out[(mode, conns)] = m
-            r = m.result
-            print(
-                f"  {name:6} {mode:4} c={conns:<3} {r.rps:8.0f} req/s  p50 {r.p50_ms:6.1f} ms  "
-                f"p99 {r.p99_ms:6.1f} ms  max {r.max_ms:7.1f} ms  errors {r.errors}  "
-                f"timeouts {r.timeouts}  server cpu {m.server_cpu:4.0%} ({m.cpu_us:,.0f} us/req)  "
-                f"machine cpu {m.machine_cpu:4.0%}",
-                flush=True,
-            )
+            for name, (pid, port) in targets.items():
+                base = load.Job(port, mode, conns, args.warmup, key, files["ids"], files["body"])
+                if args.warmup > 0:
+                    load.run(base, args.client)
+                job = load.Job(port, mode, conns, duration, key, files["ids"], files["body"])
+                profile = args.profile if name == "tandem" and conns == args.connections else None
+                m = measure(job, args.client, pid, profile, mode)
+                out[name][(mode, conns)] = m
+                r = m.result
+                print(
+                    f"  {name:6} {mode:4} c={conns:<3} {r.rps:8.0f} req/s  "
+                    f"p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  max {r.max_ms:7.1f} ms  "
+                    f"errors {r.errors}  timeouts {r.timeouts}  server cpu {m.server_cpu:4.0%} "
+                    f"({m.cpu_us:,.0f} us/req)  machine cpu {m.machine_cpu:4.0%}",
+                    flush=True,
+                )
     return out
 
 
@@ -407,25 +408,31 @@ def main(argv: list[str] | None = None) -> None:
         body |= {"lead_secretariat": "CITES", "partner_secretariats": ["CMS"]}
         files["body"].write_bytes(orjson.dumps(body))
 
-        ours: dict[tuple[str, int], Measured] = {}
-        floor: dict[tuple[str, int], Measured] = {}
-        if args.only in ("both", "tandem"):
-            port = free_port()
-            env = {
-                "DATABASE_URL": url,
-                "REDIS_URL": servers.redis_url,
-                "API_HOST": "127.0.0.1",
-                "API_PORT": str(port),
-                "LOG_LEVEL": "WARNING",
-                "QUEUE_NAME": f"{name}:queue",
-            }
-            with server("services.api", env, port, tmp / "api.log") as pid:
-                ours = drive("tandem", pid, port, args, files, key)
-        if args.only in ("both", "floor"):
-            port = free_port()
-            env = {"FLOOR_DATABASE_URL": url, "FLOOR_PORT": str(port)}
-            with server("bench.floor", env, port, tmp / "floor.log") as pid:
-                floor = drive("floor", pid, port, args, files, key)
+        api_port, floor_port = free_port(), free_port()
+        api_env = {
+            "DATABASE_URL": url,
+            "REDIS_URL": servers.redis_url,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(api_port),
+            "LOG_LEVEL": "WARNING",
+            "QUEUE_NAME": f"{name}:queue",
+        }
+        floor_env = {"FLOOR_DATABASE_URL": url, "FLOOR_PORT": str(floor_port)}
+        with contextlib.ExitStack() as stack:
+            # Both servers up at once; only the one being driven does any work.
+            targets: dict[str, tuple[int, int]] = {}
+            if args.only in ("both", "tandem"):
+                pid = stack.enter_context(
+                    server("services.api", api_env, api_port, tmp / "api.log")
+                )
+                targets["tandem"] = (pid, api_port)
+            if args.only in ("both", "floor"):
+                pid = stack.enter_context(
+                    server("bench.floor", floor_env, floor_port, tmp / "floor.log")
+                )
+                targets["floor"] = (pid, floor_port)
+            results = drive(targets, args, files, key)
+        ours, floor = results.get("tandem", {}), results.get("floor", {})
         print()
         print(f"Machine: {machine(servers, args.client)}.")
         print(
