@@ -24,13 +24,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     if request.method in _READ_METHODS:
         # Each statement has committed on its own: nothing to commit or roll back.
-        async with state.read_session_factory() as session:
+        async with state.read_gate, state.read_session_factory() as session:
             yield session
             jobs = queue.take_pending(session)
         if jobs:
             await queue.send(state.queue, jobs)
         return
-    async with state.session_factory() as session:
+    async with state.write_gate, state.session_factory() as session:
         try:
             yield session
             await session.commit()

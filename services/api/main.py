@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,6 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         app.state.read_session_factory = create_read_session_factory(read_engine)
+        # As many requests hold a session as the pool has connections; the rest wait here in
+        # arrival order. Waiting in the pool itself is not first come, first served: a new
+        # request can take a connection handed to a woken waiter, which then queues again at
+        # the back, and under 256 concurrent creates some requests waited past 5 s.
+        app.state.write_gate = asyncio.Semaphore(settings.db_pool_size)
+        app.state.read_gate = asyncio.Semaphore(settings.db_pool_size)
         # Lazy: the API starts and serves writes while Redis is down (the outbox keeps intent).
         app.state.queue = lazy_queue(settings.require_redis_url(), settings.queue_name)
         # Everything built so far (modules, models, routes, schemas) lives as long as the
