@@ -14,6 +14,7 @@ import contextlib
 import os
 import platform
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -454,6 +455,10 @@ def main(argv: list[str] | None = None) -> None:
                 _admin(servers.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             )
         servers.stop()
+        if args.keep:
+            print(f"kept: database {name}, logs and files in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
