@@ -14,11 +14,23 @@ from shared import queue
 from shared.config import Settings
 from shared.errors import BadRequest
 
+# GET and HEAD only read (a key's last-use stamp is one statement of its own): their
+# statements run without BEGIN/COMMIT, two round trips fewer per request.
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
+    """One transaction per request, committed before the response is sent (reads: none)."""
     state = request.app.state
-    async with state.session_factory() as session:
+    if request.method in _READ_METHODS:
+        # Each statement has committed on its own: nothing to commit or roll back.
+        async with state.read_gate, state.read_session_factory() as session:
+            yield session
+            jobs = queue.take_pending(session)
+        if jobs:
+            await queue.send(state.queue, jobs)
+        return
+    async with state.write_gate, state.session_factory() as session:
         try:
             yield session
             await session.commit()
@@ -31,8 +43,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await queue.send(state.queue, jobs)
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The app's settings (async: FastAPI would run a plain function in a worker thread)."""
     settings: Settings = request.app.state.settings
     return settings
 

@@ -8,18 +8,20 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, crud, events
+from shared.activities import repository
+from shared.activities.repository import READ_COLUMNS
 from shared.activities.schemas import ActivityWrite
 from shared.errors import NotFound
 from shared.meetings import service as meetings
 from shared.models import Activity
-from shared.pagination import keyset_page, split_page
+from shared.pagination import decode_cursor, split_page
 from shared.policy import Principal, require_secretariat
 from shared.schemas import validate_document
-from shared.secretariats.service import ensure_exist
+from shared.secretariats.service import require_known
 
 THEME_ORDER = (
     "species",
@@ -30,27 +32,6 @@ THEME_ORDER = (
     "liaison",
     "administration",
     "other",
-)
-
-# The columns the API shows, selected by name so that reads skip the ORM's identity map.
-READ_COLUMNS = (
-    Activity.id,
-    Activity.title,
-    Activity.description,
-    Activity.theme,
-    Activity.species,
-    Activity.lead_secretariat_code,
-    Activity.partner_secretariat_codes,
-    Activity.status,
-    Activity.start_date,
-    Activity.end_date,
-    Activity.meeting_codes,
-    Activity.tags,
-    Activity.external_source,
-    Activity.external_id,
-    Activity.version,
-    Activity.created_at,
-    Activity.updated_at,
 )
 
 
@@ -114,12 +95,17 @@ def _owners(a: Activity | ActivityWrite) -> list[str]:
     return [a.lead_secretariat, *a.partner_secretariats]
 
 
-async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID | None) -> None:
-    await ensure_exist(session, [data.lead_secretariat], "lead_secretariat")
-    await ensure_exist(session, data.partner_secretariats, "partner_secretariats")
-    await meetings.ensure_codes_exist(session, data.meeting_codes, "meeting_codes")
+async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID | None) -> datetime:
+    """422/409 unless the references hold; returns the transaction's time."""
+    secretariats, meeting_codes, now = await repository.known_codes(
+        session, [data.lead_secretariat, *data.partner_secretariats], data.meeting_codes
+    )
+    require_known([data.lead_secretariat], secretariats, "lead_secretariat")
+    require_known(data.partner_secretariats, secretariats, "partner_secretariats")
+    meetings.require_known_codes(data.meeting_codes, meeting_codes, "meeting_codes")
     ref = data.external_ref.model_dump() if data.external_ref else None
     await crud.ensure_external_ref_free(session, ACTIVITIES, ref, own_id)
+    return now
 
 
 async def _changed(
@@ -137,12 +123,36 @@ async def _changed(
     )
 
 
-async def create(session: AsyncSession, principal: Principal, data: ActivityWrite) -> Activity:
-    """Create a joint activity led by or partnered with the caller's secretariat."""
+async def create(
+    session: AsyncSession, principal: Principal, data: ActivityWrite
+) -> dict[str, Any]:
+    """Create a joint activity led by or partnered with the caller's secretariat; returns it
+    as the API shows it."""
     require_secretariat(principal, _owners(data), "create an activity it takes part in")
-    await _check(session, data, None)
-    activity = await crud.insert(session, ACTIVITIES, _columns(data))
-    await _changed(session, "create", activity.id, activity.version, to_api(activity))
+    now = await _check(session, data, None)
+    # Known before the insert (a random UUID, version 1, the transaction's time), so the
+    # row and its change-feed entry go in one statement.
+    values = {"id": uuid.uuid4(), **_columns(data), "created_at": now, "updated_at": now}
+    activity = {
+        "id": values["id"],
+        "title": data.title,
+        "description": data.description,
+        "theme": data.theme,
+        "species": data.species,
+        "lead_secretariat": data.lead_secretariat,
+        "partner_secretariats": data.partner_secretariats,
+        "status": data.status,
+        "start_date": data.start_date,
+        "end_date": data.end_date,
+        "meeting_codes": data.meeting_codes,
+        "tags": data.tags,
+        "external_ref": data.external_ref.model_dump() if data.external_ref else None,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await repository.create(session, values, activity)
+    await _changed(session, "create", activity["id"], 1, activity)
     return activity
 
 
@@ -189,7 +199,9 @@ async def upsert_by_ref(
     await crud.lock_external_ref(session, ACTIVITIES, source, ext_id)
     existing = await crud.find_by_external_ref(session, ACTIVITIES, source, ext_id, lock=True)
     if existing is None:
-        return await create(session, principal, data), True
+        created = await create(session, principal, data)
+        # The stored object, as callers of an upsert (batches) work with it.
+        return await crud.get_for_update(session, ACTIVITIES, created["id"]), True
     return await _replace(session, principal, existing, data, None), False
 
 
@@ -209,10 +221,10 @@ async def delete_activity(
 
 async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:
     """One activity as the API shows it, or NotFound."""
-    row = (await session.execute(select(*READ_COLUMNS).where(Activity.id == activity_id))).first()
+    row = await repository.find(session, activity_id)
     if row is None:
         raise NotFound(f"No activity {activity_id}.")
-    return to_api(row)
+    return repository.record_to_api(row)
 
 
 async def list_activities(
@@ -229,30 +241,21 @@ async def list_activities(
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of activities in creation order, filtered."""
-    stmt = select(*READ_COLUMNS)
-    if theme:
-        stmt = stmt.where(Activity.theme == theme)
-    if status:
-        stmt = stmt.where(Activity.status == status)
-    if secretariat:
-        stmt = stmt.where(
-            or_(
-                Activity.lead_secretariat_code == secretariat,
-                Activity.partner_secretariat_codes.contains([secretariat]),
-            )
-        )
-    if species:
-        stmt = stmt.where(Activity.species_key.contains([species.strip().lower()]))
-    if meeting_code:
-        stmt = stmt.where(Activity.meeting_codes.contains([meeting_code]))
-    if updated_since:
-        stmt = stmt.where(Activity.updated_at >= updated_since)
-    if q:
-        stmt = stmt.where(Activity.search.bool_op("@@")(func.websearch_to_tsquery("english", q)))
-    stmt = keyset_page(stmt, Activity.created_at, Activity.id, cursor, limit)
-    rows = list((await session.execute(stmt)).all())
-    page, next_cursor = split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
-    return [to_api(r) for r in page], next_cursor
+    after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+    rows = await repository.page(
+        session,
+        theme=theme,
+        status=status,
+        secretariat=secretariat,
+        species=species,
+        meeting_code=meeting_code,
+        updated_since=updated_since,
+        q=q,
+        after=after,
+        limit=limit + 1,
+    )
+    page, next_cursor = split_page(rows, limit, lambda r: (r[15].isoformat(), str(r[0])))
+    return [repository.record_to_api(r) for r in page], next_cursor
 
 
 async def for_meeting(session: AsyncSession, ident: str) -> dict[str, Any]:

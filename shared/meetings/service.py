@@ -198,7 +198,12 @@ async def ensure_codes_exist(session: AsyncSession, codes: list[str], field: str
     if not codes:
         return
     found = set((await session.scalars(select(Meeting.code).where(Meeting.code.in_(codes)))).all())
-    missing = sorted(set(codes) - found)
+    require_known_codes(codes, found, field)
+
+
+def require_known_codes(codes: list[str], known: set[str], field: str) -> None:
+    """422 naming the codes among `codes` that are not in `known` (the meeting codes found)."""
+    missing = sorted(set(codes) - known)
     if missing:
         raise Unprocessable(
             f"Unknown meeting code(s) in {field}: {', '.join(missing)}.",

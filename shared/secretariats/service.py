@@ -32,7 +32,12 @@ async def ensure_exist(session: AsyncSession, codes: Iterable[str], field: str) 
     found = set(
         (await session.scalars(select(Secretariat.code).where(Secretariat.code.in_(wanted)))).all()
     )
-    missing = sorted(wanted - found)
+    require_known(wanted, found, field)
+
+
+def require_known(codes: Iterable[str], known: set[str], field: str) -> None:
+    """422 naming the codes among `codes` that are not in `known` (the secretariats found)."""
+    missing = sorted(set(codes) - known)
     if missing:
         raise Unprocessable(
             f"Unknown secretariat(s) in {field}: {', '.join(missing)}.",

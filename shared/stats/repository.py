@@ -110,15 +110,6 @@ async def species_counts(
 # every value is a bound parameter.
 
 
-async def without_jit(session: AsyncSession) -> None:
-    """Turn PostgreSQL's JIT compilation off for the rest of the transaction.
-
-    The planner cannot see how many days generate_series yields per window (it assumes
-    1,000), so these small aggregates look expensive enough to compile, and compiling
-    costs 30 to 50 ms, more than the queries themselves."""
-    await session.execute(text("SET LOCAL jit = off"))
-
-
 def _request_window(f: SupportQuery, alias: str) -> list[str]:
     """A request or offer counts when its window overlaps the range."""
     out = []

@@ -97,7 +97,6 @@ async def workload_stats(session: AsyncSession, q: SupportQuery) -> dict[str, An
     `open_requests` counts the requests still open, partially matched or matched (not yet
     fully accepted, not cancelled or expired) that have a counted day in the week; in the
     totals each counts once. `secretariat` and `kind` are the request's."""
-    await repository.without_jit(session)
     rows = await repository.workload_weeks(session, q)
     figures = (
         "hours_requested",
@@ -134,7 +133,6 @@ async def capacity_stats(session: AsyncSession, q: SupportQuery) -> dict[str, An
     most its total hours. A withdrawn offer offers only the hours it had accepted. Proposed
     and accepted hours are those of its allocations on days inside the range. Utilisation is
     accepted / offered."""
-    await repository.without_jit(session)
     offers = await repository.capacity_by_offer(session, q)
     sums = await repository.capacity_by_secretariat(session, q)
     keys = ("offers", "active_offers", "hours_offered", "hours_proposed", "hours_accepted")
@@ -167,7 +165,6 @@ async def unmet_skill_stats(
     unmet hours under every skill it needs, so one request can weigh on several skills and
     the skills' hours do not add up to the total unmet. Requests without skills are not
     listed. Ties are broken by skill name."""
-    await repository.without_jit(session)
     rows = await repository.unmet_skills(session, q, limit, requests_per_skill)
     return {
         "filters": _filters(q),
@@ -196,7 +193,6 @@ async def exchange_stats(session: AsyncSession, q: SupportQuery) -> dict[str, An
     Counts the hours of allocation days inside the range; accepted hours make the balance,
     proposed ones are shown beside it. `secretariat` keeps the exchanges it gave or received
     in; `kind` is the request's."""
-    await repository.without_jit(session)
     pairs = await repository.exchange_pairs(session, q)
     balance = await repository.exchange_balance(session, q)
     modes = ("remote_hours", "on_site_hours", "travel_hours")
@@ -232,7 +228,6 @@ async def meeting_stats(session: AsyncSession, ident: str, q: SupportQuery) -> d
     and accepted allocations, whole hours, with the offering secretariat and whether the work
     is remote, on site, or on site after travel). Activities: those reported to the meeting,
     by theme; `secretariat` keeps those it leads or partners in."""
-    await repository.without_jit(session)
     meeting = await meetings.resolve(session, ident)
     requests = await repository.meeting_requests(session, meeting.code, q)
     totals = await repository.meeting_support(session, meeting.code, q)

@@ -6,6 +6,8 @@ import csv
 import io
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.factories import Keys, activity_body, create, meeting_body
 
@@ -59,6 +61,14 @@ async def test_list_filters(client: httpx.AsyncClient, keys: Keys) -> None:
     assert await _titles(client, keys, q="shark") == ["Sharks"]
     assert await _titles(client, keys, q="harmonise references") == ["Nomenclature"]
     assert await _titles(client, keys, q="tigers") == []
+    # Filters combine (each combination is a statement of its own).
+    assert await _titles(client, keys, theme="species", secretariat="CITES", q="shark") == [
+        "Sharks"
+    ]
+    assert await _titles(client, keys, secretariat="CMS", meeting_code="CITES SC61") == [
+        "Elephants"
+    ]
+    assert await _titles(client, keys, theme="listings_nomenclature", status="planned") == []
 
 
 async def test_updated_since_returns_recent_changes(client: httpx.AsyncClient, keys: Keys) -> None:
@@ -165,3 +175,25 @@ async def test_meeting_activities_grouped_by_theme_as_json_and_csv(
     assert [r[1] for r in rows[1:]] == ["Elephants", "Sharks", "Nomenclature", "'=HYPERLINK(evil)"]
     missing = await client.get("/v1/meetings/CMS CoP99/activities", headers=keys.cites_read)
     assert missing.status_code == 404
+
+
+async def test_create_records_the_activity_in_the_change_feed(
+    client: httpx.AsyncClient, keys: Keys, engine: AsyncEngine
+) -> None:
+    created = await create(client, "/v1/activities", activity_body(title="Saiga"), keys.cms)
+    await client.delete(f"/v1/activities/{created['id']}", headers=keys.cms)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT resource_type, op, version, data FROM change"
+                    " WHERE resource_id = :id ORDER BY id"
+                ),
+                {"id": created["id"]},
+            )
+        ).all()
+    assert [(r.resource_type, r.op, r.version) for r in rows] == [
+        ("activity", "create", 1),
+        ("activity", "delete", 2),
+    ]
+    assert rows[0].data == created

@@ -184,13 +184,13 @@ async def test_a_transaction_that_started_first_and_commits_last_is_not_skipped(
         await second.commit()
 
         seen, cursor = await _read_all(client, keys.cites_read)
-        assert [i["id"] for i in seen] == [str(fast.id)]
+        assert [i["id"] for i in seen] == [str(fast["id"])]
 
         # The slow transaction's change was written first: a feed ordered by insertion
         # would now be past it and never show it.
         change_id = text("SELECT id FROM change WHERE resource_id = :r")
-        slow_change = await first.scalar(change_id, {"r": slow.id})
-        fast_change = await second.scalar(change_id, {"r": fast.id})
+        slow_change = await first.scalar(change_id, {"r": slow["id"]})
+        fast_change = await second.scalar(change_id, {"r": fast["id"]})
         assert slow_change < fast_change
 
         await first.commit()
@@ -198,7 +198,7 @@ async def test_a_transaction_that_started_first_and_commits_last_is_not_skipped(
         await first.close()
         await second.close()
     later, _ = await _read_all(client, keys.cites_read, after=cursor)
-    assert [i["id"] for i in later] == [str(slow.id)]
+    assert [i["id"] for i in later] == [str(slow["id"])]
     assert later[0]["seq"] > seen[-1]["seq"]
 
 
@@ -221,7 +221,7 @@ async def _writer(
             made = await activities.create(
                 session, ADMIN, ActivityWrite(**activity_body(title=f"W{n} R{r}"))
             )
-            mine.append(made.id)
+            mine.append(made["id"])
             if len(mine) > 1 and rng.random() < 0.5:
                 await activities.patch(
                     session, ADMIN, rng.choice(mine[:-1]), {"tags": [f"r{r}"]}, None

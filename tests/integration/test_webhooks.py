@@ -171,7 +171,7 @@ async def test_an_event_whose_nudge_was_lost_is_delivered_by_the_sweep(
     await _wait(receiver, lambda rs: len(rs) == 1, seconds=20)
     (request,) = receiver.snapshot()
     assert verify_signature(sub["secret"], request.headers, request.body)
-    assert orjson.loads(request.body)["data"]["id"] == str(made.id)
+    assert orjson.loads(request.body)["data"]["id"] == str(made["id"])
 
 
 async def test_4xx_is_not_retried_and_later_events_still_go_out(

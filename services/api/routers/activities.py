@@ -91,7 +91,7 @@ async def create_activity(
 ) -> Response:
     async def produce() -> Response:
         activity = await service.create(session, key, body)
-        return created_response(request, service.to_api(activity), "/v1/activities")
+        return created_response(request, activity, "/v1/activities")
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 

@@ -1,0 +1,241 @@
+"""The register's hot reads: one activity by id and filtered pages, compiled once.
+
+Every filter combination is its own statement (so PostgreSQL plans each with the index it
+needs), compiled on first use and kept; values travel as parameters only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import changes
+from shared.db.compiled import Compiled
+from shared.models import Activity, Meeting, Secretariat
+
+# The columns the API shows, in this order (see `record_to_api`).
+READ_COLUMNS = (
+    Activity.id,
+    Activity.title,
+    Activity.description,
+    Activity.theme,
+    Activity.species,
+    Activity.lead_secretariat_code,
+    Activity.partner_secretariat_codes,
+    Activity.status,
+    Activity.start_date,
+    Activity.end_date,
+    Activity.meeting_codes,
+    Activity.tags,
+    Activity.external_source,
+    Activity.external_id,
+    Activity.version,
+    Activity.created_at,
+    Activity.updated_at,
+)
+
+FILTERS = ("theme", "status", "secretariat", "species", "meeting_code", "updated_since", "q")
+
+_BY_ID = Compiled(select(*READ_COLUMNS).where(Activity.id == bindparam("id")))
+
+# The columns a client writes (see service._columns), and those fixed at creation.
+WRITE_COLUMNS = (
+    "title",
+    "description",
+    "theme",
+    "species",
+    "lead_secretariat_code",
+    "partner_secretariat_codes",
+    "status",
+    "start_date",
+    "end_date",
+    "meeting_codes",
+    "tags",
+    "external_source",
+    "external_id",
+)
+_COLUMN_TYPES = {c.name: c.type for c in Activity.__table__.columns}
+_CREATE = changes.with_write(
+    insert(Activity).values(
+        {
+            name: bindparam(name, type_=_COLUMN_TYPES[name])
+            for name in ("id", *WRITE_COLUMNS, "created_at", "updated_at")
+        }
+    )
+)
+_NO_TIME = cast(null(), DateTime(timezone=True))
+_KNOWN_CODES = Compiled(
+    union_all(
+        select(literal("secretariat").label("kind"), Secretariat.code, _NO_TIME).where(
+            Secretariat.code == any_(bindparam("secretariats", type_=ARRAY(String)))
+        ),
+        select(literal("meeting"), Meeting.code, _NO_TIME).where(
+            Meeting.code == any_(bindparam("meetings", type_=ARRAY(String)))
+        ),
+        # The transaction's time, which a row's created_at would get by default.
+        select(literal("now"), cast(null(), String), func.now()),
+    )
+)
+
+
+def record_to_api(r: asyncpg.Record) -> dict[str, Any]:
+    """A row of READ_COLUMNS as the API shows the activity."""
+    return {
+        "id": r[0],
+        "title": r[1],
+        "description": r[2],
+        "theme": r[3],
+        "species": r[4],
+        "lead_secretariat": r[5],
+        "partner_secretariats": r[6],
+        "status": r[7],
+        "start_date": r[8],
+        "end_date": r[9],
+        "meeting_codes": r[10],
+        "tags": r[11],
+        "external_ref": None if r[12] is None else {"source": r[12], "id": r[13]},
+        "version": r[14],
+        "created_at": r[15],
+        "updated_at": r[16],
+    }
+
+
+async def create(session: AsyncSession, values: dict[str, Any], shown: dict[str, Any]) -> None:
+    """Insert an activity (id, WRITE_COLUMNS, created_at, updated_at in `values`) and append
+    its creation, `shown` as the API shows it, to the change feed: one round trip."""
+    await _CREATE.execute(
+        session,
+        **values,
+        resource_type="activity",
+        resource_id=values["id"],
+        op="create",
+        version=1,
+        data=shown,
+    )
+
+
+async def known_codes(
+    session: AsyncSession, secretariats: list[str], meetings: list[str]
+) -> tuple[set[str], set[str], datetime]:
+    """Which of these secretariat codes and meeting codes exist, and the transaction's time
+    (a new row's created_at), in one round trip."""
+    rows = await _KNOWN_CODES.fetch(session, secretariats=secretariats, meetings=meetings)
+    found: dict[str, set[str]] = {"secretariat": set(), "meeting": set()}
+    now = None
+    for kind, code, at in rows:
+        if kind == "now":
+            now = at
+        else:
+            found[kind].add(code)
+    assert now is not None
+    return found["secretariat"], found["meeting"], now
+
+
+async def find(session: AsyncSession, activity_id: uuid.UUID) -> asyncpg.Record | None:
+    """The activity's READ_COLUMNS, or None."""
+    return await _BY_ID.fetchrow(session, id=activity_id)
+
+
+@lru_cache(maxsize=2 ** (len(FILTERS) + 1))
+def _page_query(filters: frozenset[str], after: bool) -> Compiled:
+    stmt = select(*READ_COLUMNS)
+    if "theme" in filters:
+        stmt = stmt.where(Activity.theme == bindparam("theme"))
+    if "status" in filters:
+        stmt = stmt.where(Activity.status == bindparam("status"))
+    if "secretariat" in filters:
+        stmt = stmt.where(
+            or_(
+                Activity.lead_secretariat_code == bindparam("secretariat"),
+                Activity.partner_secretariat_codes.contains(
+                    bindparam("secretariat_list", type_=Activity.partner_secretariat_codes.type)
+                ),
+            )
+        )
+    if "species" in filters:
+        stmt = stmt.where(Activity.species_key.contains(bindparam("species", type_=ARRAY(Text))))
+    if "meeting_code" in filters:
+        stmt = stmt.where(
+            Activity.meeting_codes.contains(
+                bindparam("meeting_code", type_=Activity.meeting_codes.type)
+            )
+        )
+    if "updated_since" in filters:
+        stmt = stmt.where(
+            Activity.updated_at >= bindparam("updated_since", type_=Activity.updated_at.type)
+        )
+    if "q" in filters:
+        stmt = stmt.where(
+            Activity.search.bool_op("@@")(func.websearch_to_tsquery("english", bindparam("q")))
+        )
+    if after:
+        # Row comparison uses the (created_at, id) index as one range scan.
+        stmt = stmt.where(
+            tuple_(Activity.created_at, Activity.id)
+            > tuple_(
+                bindparam("after_created", type_=Activity.created_at.type),
+                bindparam("after_id", type_=Activity.id.type),
+            )
+        )
+    return Compiled(
+        stmt.order_by(Activity.created_at, Activity.id).limit(bindparam("limit", type_=Integer))
+    )
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    theme: str | None = None,
+    status: str | None = None,
+    secretariat: str | None = None,
+    species: str | None = None,
+    meeting_code: str | None = None,
+    updated_since: datetime | None = None,
+    q: str | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Up to `limit` activities in creation order after `after`, filtered."""
+    params: dict[str, Any] = {"limit": limit}
+    if theme:
+        params["theme"] = theme
+    if status:
+        params["status"] = status
+    if secretariat:
+        params["secretariat"] = secretariat
+        params["secretariat_list"] = [secretariat]
+    if species:
+        params["species"] = [species.strip().lower()]
+    if meeting_code:
+        params["meeting_code"] = [meeting_code]
+    if updated_since:
+        params["updated_since"] = updated_since
+    if q:
+        params["q"] = q
+    if after is not None:
+        params["after_created"], params["after_id"] = after
+    filters = frozenset(params) & frozenset(FILTERS)
+    return await _page_query(filters, after is not None).fetch(session, **params)
