@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-stats clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-stats bench-integration clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,11 +45,16 @@ migrate: install ## apply pending migrations
 revision: install ## new migration from the models: make revision m="what changed"
 	$(UV) run --frozen alembic revision --autogenerate -m "$(m)"
 
-bench-api: install ## API throughput and latency against a raw floor (see README)
+bench-api: install ## API against a raw floor, then change feed and webhook lag, then stats (see README)
 	$(UV) run --frozen python -m bench.api $(BENCH_ARGS)
+	$(UV) run --frozen python -m bench.integration
+	$(UV) run --frozen python -m bench.stats
 
 bench-matching: install ## matching engine at four scales against a reference LP (see README)
 	$(UV) run --frozen python -m bench.matching_solve $(BENCH_ARGS)
+
+bench-integration: install ## change-feed read throughput and commit-to-webhook lag (see docs/integration.md)
+	$(UV) run --frozen python -m bench.integration
 
 bench-stats: install ## each stats endpoint's p50/p95 on a realistic year of support (see README)
 	$(UV) run --frozen python -m bench.stats $(BENCH_ARGS)
