@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -126,9 +126,10 @@ def _figures(result: engine.Result, diff: Any, triggers: int, attempt: int) -> d
 
 
 async def _attempt(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID, attempt: int, *, from_kick: bool
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None, attempt: int
 ) -> MatchingRun | None:
-    """One transaction: lock, claim triggers, snapshot, solve, write, record."""
+    """One transaction: lock, claim triggers, snapshot, solve, write, record. Without
+    `run_id` (a kick) the run is recorded here, and only if a trigger is pending."""
     settings = get_settings()
     async with session_scope(factory) as session:
         await _take_lock(factory, session)
@@ -142,13 +143,20 @@ async def _attempt(
                 .with_for_update(skip_locked=True)
             )
         )
-        run = await session.get(MatchingRun, run_id, with_for_update=True, populate_existing=True)
-        if run is None or run.status in {"succeeded", "failed"}:
-            return run
-        if from_kick and not triggers:
-            # Another run took them while this one waited for the lock.
-            await session.execute(delete(MatchingRun).where(MatchingRun.id == run_id))
-            return None
+        if run_id is None:
+            if not triggers:
+                # Another run took them while this one waited for the lock.
+                return None
+            run = MatchingRun(trigger=summary([t.reason for t in triggers]), status="running")
+            session.add(run)
+            await session.flush()
+        else:
+            found = await session.get(
+                MatchingRun, run_id, with_for_update=True, populate_existing=True
+            )
+            if found is None or found.status in {"succeeded", "failed"}:
+                return found
+            run = found
         problem = await load_problem(session, settings.working_weekdays)
         read_seconds = time.perf_counter() - began
         result = await asyncio.to_thread(engine.solve, problem)
@@ -156,17 +164,15 @@ async def _attempt(
             await asyncio.sleep(settings.matching_test_delay_seconds)
         written = time.perf_counter()
         diff = await apply_proposals(
-            session, run_id, result.allocations, working_weekdays=settings.working_weekdays
+            session, run.id, result.allocations, working_weekdays=settings.working_weekdays
         )
         now = datetime.now(UTC)
         if triggers:
             await session.execute(
                 update(MatchingTrigger)
                 .where(MatchingTrigger.id.in_([t.id for t in triggers]))
-                .values(run_id=run_id, handled_at=now)
+                .values(run_id=run.id, handled_at=now)
             )
-            if from_kick:
-                run.trigger = summary([t.reason for t in triggers])
         run.figures = _figures(result, diff, len(triggers), attempt) | {
             "read_seconds": round(read_seconds, 6),
             "write_seconds": round(time.perf_counter() - written, 6),
@@ -180,12 +186,12 @@ async def _attempt(
 
 
 async def _carry_out(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID, *, from_kick: bool
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None
 ) -> MatchingRun | None:
     last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return await _attempt(factory, run_id, attempt, from_kick=from_kick)
+            return await _attempt(factory, run_id, attempt)
         except Exception as exc:
             if not _retryable(exc):
                 await _fail(factory, run_id, f"{type(exc).__name__}: {exc}")
@@ -196,15 +202,22 @@ async def _carry_out(
 
 
 async def _fail(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID, error: str
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None, error: str
 ) -> MatchingRun | None:
+    """Record the run as failed (a kick's run is recorded now); its triggers stay pending."""
+    now = datetime.now(UTC)
     async with session_scope(factory) as session:
-        run = await session.get(MatchingRun, run_id, with_for_update=True)
-        if run is None:
-            return None
+        if run_id is None:
+            run = MatchingRun(trigger="triggers", started_at=now)
+            session.add(run)
+        else:
+            found = await session.get(MatchingRun, run_id, with_for_update=True)
+            if found is None:
+                return None
+            run = found
         run.status = "failed"
         run.error = error[:2000]
-        run.finished_at = datetime.now(UTC)
+        run.finished_at = now
         await session.flush()
         return run
 
@@ -225,7 +238,7 @@ async def execute_run(
             return run
         run.status = "running"
         run.started_at = datetime.now(UTC)
-    return await _carry_out(factory, run_id, from_kick=False)
+    return await _carry_out(factory, run_id)
 
 
 async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
@@ -238,13 +251,9 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
             .select_from(MatchingTrigger)
             .where(MatchingTrigger.run_id.is_(None))
         )
-        if not pending:
-            return None
-        run = MatchingRun(trigger="triggers", status="running", started_at=datetime.now(UTC))
-        session.add(run)
-        await session.flush()
-        run_id = run.id
-    return await _carry_out(factory, run_id, from_kick=True)
+    if not pending:
+        return None
+    return await _carry_out(factory, None)
 
 
 async def fail_stuck_runs(session: AsyncSession) -> int:
