@@ -16,6 +16,39 @@ from shared.models import CapacityOffer, WorkloadRequest
 CLOSED_REQUEST_STATUSES = ("cancelled", "expired", "fulfilled")
 
 
+def request_in(r: WorkloadRequest, accepted: int) -> RequestIn:
+    """A workload request as the engine sees it, given its accepted hours."""
+    return RequestIn(
+        id=r.id,
+        secretariat=r.secretariat_code,
+        kind=r.kind,
+        skills=normalise_skills(r.skills),
+        start=r.start_date,
+        end=r.end_date,
+        remaining=r.hours - accepted,
+        weight=PRIORITY_WEIGHTS[r.priority],
+        on_site=r.on_site,
+        location=r.location,
+    )
+
+
+def offer_in(o: CapacityOffer, accepted: int, used_by_day: dict[date, int]) -> OfferIn:
+    """A capacity offer as the engine sees it, given its accepted hours (in all, by day)."""
+    return OfferIn(
+        id=o.id,
+        secretariat=o.secretariat_code,
+        kind=o.kind,
+        skills=normalise_skills(o.skills),
+        start=o.start_date,
+        end=o.end_date,
+        hours_per_day=o.hours_per_day,
+        total_left=o.total_hours - accepted,
+        used_by_day=used_by_day,
+        location=o.location,
+        travel_ok=o.travel_ok,
+    )
+
+
 async def load_problem(session: AsyncSession, working_weekdays: frozenset[int]) -> Problem:
     """The engine's input as the database holds it now (requests and offers that cannot take
     part, e.g. with nothing left, are kept: the engine leaves them out and explanations need them).
@@ -38,37 +71,8 @@ async def load_problem(session: AsyncSession, working_weekdays: frozenset[int]) 
     used_by_day: dict[uuid.UUID, dict[date, int]] = {}
     for (offer_id, day), hours in day_use.items():
         used_by_day.setdefault(offer_id, {})[day] = hours
-    requests = [
-        RequestIn(
-            id=r.id,
-            secretariat=r.secretariat_code,
-            kind=r.kind,
-            skills=normalise_skills(r.skills),
-            start=r.start_date,
-            end=r.end_date,
-            remaining=r.hours - request_use.get(r.id, 0),
-            weight=PRIORITY_WEIGHTS[r.priority],
-            on_site=r.on_site,
-            location=r.location,
-        )
-        for r in request_rows
-    ]
-    offers = [
-        OfferIn(
-            id=o.id,
-            secretariat=o.secretariat_code,
-            kind=o.kind,
-            skills=normalise_skills(o.skills),
-            start=o.start_date,
-            end=o.end_date,
-            hours_per_day=o.hours_per_day,
-            total_left=o.total_hours - offer_use.get(o.id, 0),
-            used_by_day=used_by_day.get(o.id, {}),
-            location=o.location,
-            travel_ok=o.travel_ok,
-        )
-        for o in offer_rows
-    ]
+    requests = [request_in(r, request_use.get(r.id, 0)) for r in request_rows]
+    offers = [offer_in(o, offer_use.get(o.id, 0), used_by_day.get(o.id, {})) for o in offer_rows]
     banned = frozenset(await allocations.banned_pairs(session))
     previous = await allocations.current_proposals(session)
     return Problem(
