@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-stats clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-stats clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ bench-api: install ## API throughput and latency against a raw floor (see README
 
 bench-matching: install ## matching engine at four scales against a reference LP (see README)
 	$(UV) run --frozen python -m bench.matching_solve $(BENCH_ARGS)
+
+bench-matching-runs: install ## matching runs end to end on PostgreSQL and time to proposal (see README)
+	$(UV) run --frozen python -m bench.matching_runs $(BENCH_ARGS)
 
 bench-stats: install ## each stats endpoint's p50/p95 on a realistic year of support (see README)
 	$(UV) run --frozen python -m bench.stats $(BENCH_ARGS)
