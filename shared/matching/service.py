@@ -52,6 +52,8 @@ MAX_ATTEMPTS: Final = 5
 LOCK_POLL_SECONDS: Final = 0.1
 # A run still `running` after this long lost its worker (arq's job timeout is 300 s).
 STUCK_AFTER: Final = timedelta(seconds=330)
+# A run still `queued` after this long lost its job; the sweep carries it out.
+QUEUED_LOST_AFTER: Final = timedelta(seconds=60)
 _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 
 
@@ -243,9 +245,24 @@ async def execute_run(
 
 async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
     """Run matching if any trigger is pending (every trigger pending when the run takes the
-    lock coalesces into it); None when there was nothing to do."""
+    lock coalesces into it); None when there was nothing to do. Also the sweep's work: runs
+    whose worker died are recorded as failed, queued runs whose job was lost are run."""
     async with session_scope(factory) as session:
         await fail_stuck_runs(session)
+        # Runs queued through the API whose job was lost (Redis down when it was sent).
+        stale = list(
+            await session.scalars(
+                select(MatchingRun.id)
+                .where(
+                    MatchingRun.status == "queued",
+                    MatchingRun.created_at < datetime.now(UTC) - QUEUED_LOST_AFTER,
+                )
+                .order_by(MatchingRun.created_at)
+            )
+        )
+    for run_id in stale:
+        await execute_run(factory, run_id)
+    async with session_scope(factory) as session:
         pending = await session.scalar(
             select(func.count())
             .select_from(MatchingTrigger)

@@ -388,3 +388,23 @@ async def test_a_pair_with_accepted_hours_gets_more_proposed_and_both_can_be_acc
     shown = (await client.get(f"{REQUESTS}/{req['id']}", headers=keys.cites)).json()
     assert shown["hours_accepted"] == 16
     await _no_over_allocation(session_factory)
+
+
+async def test_sweep_carries_out_a_queued_run_whose_job_was_lost(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        lost = MatchingRun(trigger="api", status="queued")
+        session.add(lost)
+        await session.flush()
+        await session.execute(
+            update(MatchingRun)
+            .where(MatchingRun.id == lost.id)
+            .values(created_at=text("now() - interval '5 minutes'"))
+        )
+        fresh = MatchingRun(trigger="api", status="queued")
+        session.add(fresh)
+    await service.kick(session_factory)
+    async with session_factory() as session:
+        assert (await session.get(MatchingRun, lost.id)).status == "succeeded"  # type: ignore[union-attr]
+        assert (await session.get(MatchingRun, fresh.id)).status == "queued"  # type: ignore[union-attr]
