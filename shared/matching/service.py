@@ -85,7 +85,7 @@ async def list_runs(
         stmt = stmt.where(tuple_(MatchingRun.created_at, MatchingRun.id) < tuple_(created, ident))
     stmt = stmt.order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()).limit(limit + 1)
     rows = list(await session.scalars(stmt))
-    return split_page(rows, limit, lambda r: (r.created_at, r.id))
+    return split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
 
 
 def _retryable(exc: BaseException) -> bool:

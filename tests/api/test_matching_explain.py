@@ -142,3 +142,26 @@ async def test_candidates_name_the_first_excluding_rule_and_where_hours_went(
         f"{REQUESTS}/00000000-0000-0000-0000-000000000000/candidates", headers=keys.cms
     )
     assert missing.status_code == 404
+
+
+async def test_runs_are_listed_newest_first_page_by_page(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    queued = [
+        (await client.post("/v1/matching/runs", headers=keys.admin)).json()["id"] for _ in range(3)
+    ]
+    first = await client.get("/v1/matching/runs", params={"limit": 2}, headers=keys.cites)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [r["id"] for r in page["items"]] == queued[::-1][:2]
+    rest = (
+        await client.get(
+            "/v1/matching/runs",
+            params={"limit": 2, "cursor": page["next_cursor"]},
+            headers=keys.cites,
+        )
+    ).json()
+    assert [r["id"] for r in rest["items"]] == [queued[0]]
+    assert rest["next_cursor"] is None
+    bad = await client.get("/v1/matching/runs", params={"cursor": "nonsense"}, headers=keys.cites)
+    assert bad.status_code == 400
