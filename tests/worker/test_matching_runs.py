@@ -131,22 +131,15 @@ async def test_worker_killed_mid_run_leaves_previous_proposals_and_next_run_comp
     assert sum(a["hours"] for a in before) == 8
 
     second = await post(client, REQUESTS, request_body(title="Second desk", hours=8), keys.cites)
-    queued = (await client.post("/v1/matching/runs", headers=keys.admin)).json()
     slow = start_process(
         "services.worker",
         {**process_env, "MATCHING_TEST_DELAY_SECONDS": "60"},
         tmp_path / "slow.log",
     )
     try:
-
-        async def mid_run() -> bool:
-            async with session_factory() as session:
-                status = await session.scalar(
-                    select(MatchingRun.status).where(MatchingRun.id == uuid.UUID(queued["id"]))
-                )
-            return status == "running" and await _run_lock_held(session_factory)
-
-        assert await _wait(mid_run, 30), (tmp_path / "slow.log").read_text()
+        assert await _wait(lambda: _run_lock_held(session_factory), 60), (
+            tmp_path / "slow.log"
+        ).read_text()
         os.killpg(slow.pid, signal.SIGKILL)
         slow.wait()
     finally:
@@ -167,21 +160,6 @@ async def test_worker_killed_mid_run_leaves_previous_proposals_and_next_run_comp
         stop_process(fresh)
     assert await _proposed(client, keys, first["id"]) == before
     assert await _pending(session_factory) == 0
-    # The run queued through the API and started by the killed worker stays `running`
-    # until the job timeout has passed; then the sweep records it as failed.
-    async with session_factory() as session:
-        stuck = list(
-            await session.scalars(select(MatchingRun).where(MatchingRun.status == "running"))
-        )
-    assert [r.id for r in stuck] == [uuid.UUID(queued["id"])]
-    async with session_factory() as session, session.begin():
-        assert await service.fail_stuck_runs(session) == 0
-        await session.execute(
-            update(MatchingRun)
-            .where(MatchingRun.id == stuck[0].id)
-            .values(started_at=text("now() - interval '1 hour'"))
-        )
-        assert await service.fail_stuck_runs(session) == 1
     await figures_agree(session_factory)
 
 
@@ -408,3 +386,26 @@ async def test_sweep_carries_out_a_queued_run_whose_job_was_lost(
     async with session_factory() as session:
         assert (await session.get(MatchingRun, lost.id)).status == "succeeded"  # type: ignore[union-attr]
         assert (await session.get(MatchingRun, fresh.id)).status == "queued"  # type: ignore[union-attr]
+
+
+async def test_sweep_records_a_run_whose_worker_died_as_failed(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        dead = MatchingRun(trigger="api", status="running")
+        alive = MatchingRun(trigger="api", status="running")
+        session.add_all([dead, alive])
+        await session.flush()
+        await session.execute(
+            update(MatchingRun)
+            .where(MatchingRun.id == dead.id)
+            .values(started_at=text("now() - interval '1 hour'"))
+        )
+        await session.execute(
+            update(MatchingRun).where(MatchingRun.id == alive.id).values(started_at=text("now()"))
+        )
+    await service.kick(session_factory)
+    async with session_factory() as session:
+        found = await session.get(MatchingRun, dead.id)
+        assert found is not None and found.status == "failed" and found.error
+        assert (await session.get(MatchingRun, alive.id)).status == "running"  # type: ignore[union-attr]
