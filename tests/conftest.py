@@ -124,6 +124,11 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
         statements = ["SET LOCAL session_replication_role = replica"]
         statements += [f'DELETE FROM "{t}"' for t in to_empty]
         statements.append("DELETE FROM secretariat WHERE code NOT IN ('CITES', 'CMS')")
+        # Sequences start again too (feed positions, identities), as after a fresh migration.
+        statements.append(
+            "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n"
+            " ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"
+        )
         raw = await conn.get_raw_connection()
         await raw.driver_connection.execute(";\n".join(statements))  # type: ignore[union-attr]
 
