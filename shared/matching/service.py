@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -47,6 +47,8 @@ log = logging.getLogger("tandem.matching")
 RUN_TASK = "matching.run"
 # Key of the transaction-level advisory lock that serialises runs ("TANDEMMR" in ASCII).
 RUN_LOCK_KEY: Final = 0x54414E44454D4D52
+# Held by the one kick that waits for the run lock.
+WAITER_LOCK_KEY: Final = RUN_LOCK_KEY + 1
 MAX_ATTEMPTS: Final = 5
 # How often a run waiting for the lock tries again (it holds no connection meanwhile).
 LOCK_POLL_SECONDS: Final = 0.1
@@ -97,12 +99,17 @@ def _retryable(exc: BaseException) -> bool:
     return False
 
 
-async def _take_lock(factory: async_sessionmaker[AsyncSession], session: AsyncSession) -> None:
+async def _take_lock(session: AsyncSession, on_locked: Callable[[], Awaitable[None]]) -> None:
     """Wait for the run lock in `session`'s transaction, releasing the connection between
-    tries so waiting runs never exhaust the pool."""
+    tries so waiting runs never exhaust the pool; then call `on_locked`."""
     while not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({RUN_LOCK_KEY})")):
         await session.rollback()
         await asyncio.sleep(LOCK_POLL_SECONDS)
+    await on_locked()
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _figures(result: engine.Result, diff: Any, triggers: int, attempt: int) -> dict[str, Any]:
@@ -128,13 +135,16 @@ def _figures(result: engine.Result, diff: Any, triggers: int, attempt: int) -> d
 
 
 async def _attempt(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None, attempt: int
+    factory: async_sessionmaker[AsyncSession],
+    run_id: uuid.UUID | None,
+    attempt: int,
+    on_locked: Callable[[], Awaitable[None]] = _nothing,
 ) -> MatchingRun | None:
     """One transaction: lock, claim triggers, snapshot, solve, write, record. Without
     `run_id` (a kick) the run is recorded here, and only if a trigger is pending."""
     settings = get_settings()
     async with session_scope(factory) as session:
-        await _take_lock(factory, session)
+        await _take_lock(session, on_locked)
         started = datetime.now(UTC)
         began = time.perf_counter()
         triggers = list(
@@ -188,12 +198,14 @@ async def _attempt(
 
 
 async def _carry_out(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None
+    factory: async_sessionmaker[AsyncSession],
+    run_id: uuid.UUID | None,
+    on_locked: Callable[[], Awaitable[None]] = _nothing,
 ) -> MatchingRun | None:
     last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return await _attempt(factory, run_id, attempt)
+            return await _attempt(factory, run_id, attempt, on_locked if attempt == 1 else _nothing)
         except Exception as exc:
             if not _retryable(exc):
                 await _fail(factory, run_id, f"{type(exc).__name__}: {exc}")
@@ -270,7 +282,23 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
         )
     if not pending:
         return None
-    return await _carry_out(factory, None)
+    # One kick waits for the run lock, the others leave at once: the waiter releases the
+    # waiter lock only once it holds the run lock and before it claims triggers, so every
+    # trigger committed before a kick saw the waiter lock taken is claimed by that waiter.
+    # (This keeps a burst of kicks from filling the worker's job slots while a run computes.)
+    async with factory() as waiter:
+        await waiter.begin()
+        if not await waiter.scalar(text(f"SELECT pg_try_advisory_xact_lock({WAITER_LOCK_KEY})")):
+            await waiter.rollback()
+            return None
+
+        async def release() -> None:
+            await waiter.rollback()
+
+        try:
+            return await _carry_out(factory, None, release)
+        finally:
+            await waiter.rollback()
 
 
 async def fail_stuck_runs(session: AsyncSession) -> int:

@@ -409,3 +409,32 @@ async def test_sweep_records_a_run_whose_worker_died_as_failed(
         found = await session.get(MatchingRun, dead.id)
         assert found is not None and found.status == "failed" and found.error
         assert (await session.get(MatchingRun, alive.id)).status == "running"  # type: ignore[union-attr]
+
+
+async def test_kicks_during_a_run_coalesce_into_one_waiting_run(
+    client: httpx.AsyncClient,
+    keys: Keys,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await post(client, OFFERS, offer_body(total_hours=40), keys.cms)
+    await post(client, REQUESTS, request_body(hours=8), keys.cites)
+    paused = _PausedSolve()
+    monkeypatch.setattr(service.engine, "solve", paused)
+    running = asyncio.create_task(service.kick(session_factory))
+    assert await asyncio.to_thread(paused.computing.wait, 30)
+
+    late = await post(client, REQUESTS, request_body(title="Late", hours=8), keys.cites)
+    waiting = asyncio.create_task(service.kick(session_factory))
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    # A further kick leaves at once: the waiting run will take its trigger.
+    assert await asyncio.wait_for(service.kick(session_factory), 5) is None
+
+    paused.go_on.set()
+    first, second = await running, await waiting
+    assert first is not None and first.status == "succeeded"
+    assert second is not None and second.status == "succeeded"
+    assert second.figures["triggers"] >= 1
+    assert await _pending(session_factory) == 0
+    assert sum(a["hours"] for a in await _proposed(client, keys, late["id"])) == 8
