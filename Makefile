@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-stats bench-integration clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench-api: install ## API against a raw floor, then change feed and webhook lag,
 
 bench-matching: install ## matching engine at four scales against a reference LP (see README)
 	$(UV) run --frozen python -m bench.matching_solve $(BENCH_ARGS)
+
+bench-matching-runs: install ## matching runs end to end on PostgreSQL and time to proposal (see README)
+	$(UV) run --frozen python -m bench.matching_runs $(BENCH_ARGS)
 
 bench-integration: install ## change-feed read throughput and commit-to-webhook lag (see docs/integration.md)
 	$(UV) run --frozen python -m bench.integration

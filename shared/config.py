@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     changes_retention_days: int = Field(default=30, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    matching_test_delay_seconds: float = Field(
+        default=0.0, ge=0, description="tests only: a pause inside each matching run's transaction"
+    )
 
     @field_validator("log_level")
     @classmethod

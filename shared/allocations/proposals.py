@@ -123,7 +123,6 @@ async def _check(
     offer_ids = {o for _, o in wanted}
     request_ids = {r for r, _ in wanted}
     banned = await repo.banned_pairs(session)
-    accepted = await repo.accepted_pairs(session)
     day_use = await repo.accepted_by_offer_day(session, offer_ids)
     offer_use = await repo.accepted_by_offer(session, offer_ids)
     request_use = await repo.accepted_by_request(session, request_ids)
@@ -140,8 +139,6 @@ async def _check(
             why = "the travel flag does not match the places"
         if why is None and pair in banned:
             why = "the pair was declined"
-        if why is None and pair in accepted:
-            why = "the pair has an accepted allocation already"
         if why is not None:
             raise _reject(pair, why)
         weekdays = working_weekdays if working_weekdays is not None else frozenset(range(7))

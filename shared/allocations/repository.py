@@ -186,8 +186,7 @@ async def accepted_by_request(
 
 
 async def accepted_pairs(session: AsyncSession) -> set[Pair]:
-    """(request_id, offer_id) pairs that have an accepted allocation (at most one live
-    allocation per pair: such a pair takes no new proposal)."""
+    """(request_id, offer_id) pairs that have at least one accepted allocation."""
     rows = await session.execute(
         select(Allocation.request_id, Allocation.offer_id).where(Allocation.status == "accepted")
     )

@@ -1,18 +1,62 @@
-"""Matching runs: queue one, run one, record its figures."""
+"""Matching runs: queue one, carry one out, record its figures, preview one.
+
+A run is one transaction per attempt. It first takes a transaction-level advisory lock (so
+runs are serialised across every worker process and machine, and the lock can never linger
+on a pooled connection), claims the pending triggers, reads the snapshot, solves in a
+thread, and writes the proposals with `apply_proposals`, which locks what it touches and
+re-checks the whole set against the data as it is then. When that check fails (an offer
+withdrawn or an allocation accepted while the engine computed) or PostgreSQL reports a
+serialization failure or deadlock, the attempt rolls back and the run tries again from a
+fresh snapshot; after `MAX_ATTEMPTS` the run is recorded as failed and its triggers stay
+pending for the next run. A worker killed mid-run leaves nothing of the attempt: its
+triggers are still pending, and the sweep marks its run failed once the job timeout passed.
+
+Unlike services, this module opens its own transactions (through `session_scope`): a run
+is several transactions (mark running, attempts, record failure) and the worker task that
+calls it stays a one-liner.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import queue
+from shared.allocations.proposals import ProposalsRejected, apply_proposals
+from shared.config import get_settings
+from shared.db import session_scope
 from shared.errors import NotFound
-from shared.models import MatchingRun
+from shared.matching import engine
+from shared.matching.kick import summary
+from shared.matching.snapshot import load_problem
+from shared.models import MatchingRun, MatchingTrigger
+from shared.pagination import decode_cursor, split_page
+
+log = logging.getLogger("tandem.matching")
 
 RUN_TASK = "matching.run"
+# Key of the transaction-level advisory lock that serialises runs ("TANDEMMR" in ASCII).
+RUN_LOCK_KEY: Final = 0x54414E44454D4D52
+# Held by the one kick that waits for the run lock.
+WAITER_LOCK_KEY: Final = RUN_LOCK_KEY + 1
+MAX_ATTEMPTS: Final = 5
+# How often a run waiting for the lock tries again (it holds no connection meanwhile).
+LOCK_POLL_SECONDS: Final = 0.1
+# A run still `running` after this long lost its worker (arq's job timeout is 300 s).
+STUCK_AFTER: Final = timedelta(seconds=330)
+# A run still `queued` after this long lost its job; the sweep carries it out.
+QUEUED_LOST_AFTER: Final = timedelta(seconds=60)
+_RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 
 
 async def queue_run(session: AsyncSession, trigger: str) -> MatchingRun:
@@ -33,18 +77,314 @@ async def get_run(session: AsyncSession, run_id: uuid.UUID) -> MatchingRun:
     return run
 
 
-async def execute_run(session: AsyncSession, run_id: uuid.UUID) -> MatchingRun | None:
-    """Take a queued run and carry it out (idempotent: a finished run is left as it is)."""
-    run = (
-        await session.execute(
-            select(MatchingRun).where(MatchingRun.id == run_id).with_for_update(skip_locked=True)
+async def list_runs(
+    session: AsyncSession, *, limit: int, cursor: str | None
+) -> tuple[list[MatchingRun], str | None]:
+    """Runs, newest first, one page."""
+    stmt = select(MatchingRun)
+    if cursor:
+        created, ident = decode_cursor(cursor, (datetime, uuid.UUID))
+        stmt = stmt.where(tuple_(MatchingRun.created_at, MatchingRun.id) < tuple_(created, ident))
+    stmt = stmt.order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()).limit(limit + 1)
+    rows = list(await session.scalars(stmt))
+    return split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ProposalsRejected):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return code in _RETRY_SQLSTATES
+    return False
+
+
+async def _take_lock(session: AsyncSession, on_locked: Callable[[], Awaitable[None]]) -> None:
+    """Wait for the run lock in `session`'s transaction, releasing the connection between
+    tries so waiting runs never exhaust the pool; then call `on_locked`."""
+    while not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({RUN_LOCK_KEY})")):
+        await session.rollback()
+        await asyncio.sleep(LOCK_POLL_SECONDS)
+    await on_locked()
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _figures(result: engine.Result, diff: Any, triggers: int, attempt: int) -> dict[str, Any]:
+    return {
+        "requests_considered": result.requests_considered,
+        "offers_considered": result.offers_considered,
+        "eligible_pairs": result.eligible_pairs,
+        "weight_served": result.weight_served,
+        "hours_proposed": result.hours_proposed,
+        "travel_hours": result.travel_hours,
+        "churn_hours": result.churn_hours,
+        "kept_hours": result.kept_hours,
+        "solve_seconds": round(result.solve_seconds, 6),
+        "graph_nodes": result.graph_nodes,
+        "graph_arcs": result.graph_arcs,
+        "proposals_added": len(diff.added),
+        "proposals_changed": len(diff.changed),
+        "proposals_dropped": len(diff.dropped),
+        "proposals_kept": len(diff.kept),
+        "triggers": triggers,
+        "attempts": attempt,
+    }
+
+
+async def _attempt(
+    factory: async_sessionmaker[AsyncSession],
+    run_id: uuid.UUID | None,
+    attempt: int,
+    on_locked: Callable[[], Awaitable[None]] = _nothing,
+) -> MatchingRun | None:
+    """One transaction: lock, claim triggers, snapshot, solve, write, record. Without
+    `run_id` (a kick) the run is recorded here, and only if a trigger is pending."""
+    settings = get_settings()
+    async with session_scope(factory) as session:
+        await _take_lock(session, on_locked)
+        started = datetime.now(UTC)
+        began = time.perf_counter()
+        triggers = list(
+            await session.scalars(
+                select(MatchingTrigger)
+                .where(MatchingTrigger.run_id.is_(None))
+                .order_by(MatchingTrigger.id)
+                .with_for_update(skip_locked=True)
+            )
         )
-    ).scalar_one_or_none()
-    if run is None or run.status in {"succeeded", "failed"}:
+        if run_id is None:
+            if not triggers:
+                # Another run took them while this one waited for the lock.
+                return None
+            run = MatchingRun(trigger=summary([t.reason for t in triggers]), status="running")
+            session.add(run)
+            await session.flush()
+        else:
+            found = await session.get(
+                MatchingRun, run_id, with_for_update=True, populate_existing=True
+            )
+            if found is None or found.status in {"succeeded", "failed"}:
+                return found
+            run = found
+        problem = await load_problem(session, settings.working_weekdays)
+        read_seconds = time.perf_counter() - began
+        result = await asyncio.to_thread(engine.solve, problem)
+        if settings.matching_test_delay_seconds:
+            await asyncio.sleep(settings.matching_test_delay_seconds)
+        written = time.perf_counter()
+        diff = await apply_proposals(
+            session, run.id, result.allocations, working_weekdays=settings.working_weekdays
+        )
+        now = datetime.now(UTC)
+        if triggers:
+            await session.execute(
+                update(MatchingTrigger)
+                .where(MatchingTrigger.id.in_([t.id for t in triggers]))
+                .values(run_id=run.id, handled_at=now)
+            )
+        run.figures = _figures(result, diff, len(triggers), attempt) | {
+            "read_seconds": round(read_seconds, 6),
+            "write_seconds": round(time.perf_counter() - written, 6),
+        }
+        run.status = "succeeded"
+        run.started_at = started
+        run.finished_at = now
+        run.error = None
+        await session.flush()
         return run
+
+
+async def _carry_out(
+    factory: async_sessionmaker[AsyncSession],
+    run_id: uuid.UUID | None,
+    on_locked: Callable[[], Awaitable[None]] = _nothing,
+) -> MatchingRun | None:
+    last_error = ""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await _attempt(factory, run_id, attempt, on_locked if attempt == 1 else _nothing)
+        except Exception as exc:
+            if not _retryable(exc):
+                await _fail(factory, run_id, f"{type(exc).__name__}: {exc}")
+                raise
+            last_error = f"{type(exc).__name__}: {exc}"
+            log.info("matching run %s attempt %d rolled back: %s", run_id, attempt, last_error)
+    return await _fail(factory, run_id, f"gave up after {MAX_ATTEMPTS} attempts: {last_error}")
+
+
+async def _fail(
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None, error: str
+) -> MatchingRun | None:
+    """Record the run as failed (a kick's run is recorded now); its triggers stay pending."""
     now = datetime.now(UTC)
-    run.started_at = run.started_at or now
-    run.status = "succeeded"
-    run.finished_at = now
-    run.figures = {"requests_considered": 0, "offers_considered": 0}
-    return run
+    async with session_scope(factory) as session:
+        if run_id is None:
+            run = MatchingRun(trigger="triggers", started_at=now)
+            session.add(run)
+        else:
+            found = await session.get(MatchingRun, run_id, with_for_update=True)
+            if found is None:
+                return None
+            run = found
+        run.status = "failed"
+        run.error = error[:2000]
+        run.finished_at = now
+        await session.flush()
+        return run
+
+
+async def execute_run(
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID
+) -> MatchingRun | None:
+    """Carry out a queued run (idempotent: a run already started or finished is left alone)."""
+    async with session_scope(factory) as session:
+        run = (
+            await session.execute(
+                select(MatchingRun)
+                .where(MatchingRun.id == run_id)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+        if run is None or run.status != "queued":
+            return run
+        run.status = "running"
+        run.started_at = datetime.now(UTC)
+    return await _carry_out(factory, run_id)
+
+
+async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
+    """Run matching if any trigger is pending (every trigger pending when the run takes the
+    lock coalesces into it); None when there was nothing to do. Also the sweep's work: runs
+    whose worker died are recorded as failed, queued runs whose job was lost are run."""
+    async with session_scope(factory) as session:
+        await fail_stuck_runs(session)
+        # Runs queued through the API whose job was lost (Redis down when it was sent).
+        stale = list(
+            await session.scalars(
+                select(MatchingRun.id)
+                .where(
+                    MatchingRun.status == "queued",
+                    MatchingRun.created_at < datetime.now(UTC) - QUEUED_LOST_AFTER,
+                )
+                .order_by(MatchingRun.created_at)
+            )
+        )
+    for run_id in stale:
+        await execute_run(factory, run_id)
+    async with session_scope(factory) as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(MatchingTrigger)
+            .where(MatchingTrigger.run_id.is_(None))
+        )
+    if not pending:
+        return None
+    # One kick waits for the run lock, the others leave at once: the waiter releases the
+    # waiter lock only once it holds the run lock and before it claims triggers, so every
+    # trigger committed before a kick saw the waiter lock taken is claimed by that waiter.
+    # (This keeps a burst of kicks from filling the worker's job slots while a run computes.)
+    async with factory() as waiter:
+        await waiter.begin()
+        if not await waiter.scalar(text(f"SELECT pg_try_advisory_xact_lock({WAITER_LOCK_KEY})")):
+            await waiter.rollback()
+            return None
+
+        async def release() -> None:
+            await waiter.rollback()
+
+        try:
+            return await _carry_out(factory, None, release)
+        finally:
+            await waiter.rollback()
+
+
+async def fail_stuck_runs(session: AsyncSession) -> int:
+    """Mark runs `running` for longer than the job timeout as failed (their worker died)."""
+    result = await session.execute(
+        update(MatchingRun)
+        .where(
+            MatchingRun.status == "running",
+            MatchingRun.started_at < datetime.now(UTC) - STUCK_AFTER,
+        )
+        .values(
+            status="failed",
+            finished_at=datetime.now(UTC),
+            error="the worker stopped during the run",
+        )
+        .returning(MatchingRun.id)
+    )
+    return len(result.all())
+
+
+# --------------------------------------------------------------------------- preview
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewChange:
+    """One proposal a run would add, change or drop now."""
+
+    request_id: uuid.UUID
+    offer_id: uuid.UUID
+    hours: int
+    previous_hours: int
+    days: list[tuple[date, int]]
+
+
+@dataclass(slots=True)
+class Preview:
+    """What a run would change in the proposals in force, and its figures."""
+
+    added: list[PreviewChange]
+    changed: list[PreviewChange]
+    dropped: list[PreviewChange]
+    unchanged: int
+    figures: dict[str, Any]
+
+
+def _diff(
+    previous: dict[tuple[Any, Any], dict[date, int]], allocations: Sequence[engine.Allocation]
+) -> tuple[list[PreviewChange], list[PreviewChange], list[PreviewChange], int]:
+    added: list[PreviewChange] = []
+    changed: list[PreviewChange] = []
+    unchanged = 0
+    seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for a in allocations:
+        pair = (uuid.UUID(str(a.request_id)), uuid.UUID(str(a.offer_id)))
+        seen.add(pair)
+        before = previous.get(pair)
+        change = PreviewChange(
+            pair[0], pair[1], a.hours, sum(before.values()) if before else 0, list(a.days)
+        )
+        if before is None:
+            added.append(change)
+        elif sorted(before.items()) != sorted(a.days):
+            changed.append(change)
+        else:
+            unchanged += 1
+    dropped = [
+        PreviewChange(r, o, 0, sum(days.values()), [])
+        for (r, o), days in sorted(previous.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))
+        if (r, o) not in seen
+    ]
+    return added, changed, dropped, unchanged
+
+
+async def preview(session: AsyncSession) -> Preview:
+    """Compute what a run would do now, against the proposals in force; writes nothing."""
+    problem = await load_problem(session, get_settings().working_weekdays)
+    result = await asyncio.to_thread(engine.solve, problem)
+    added, changed, dropped, unchanged = _diff(dict(problem.previous), result.allocations)  # type: ignore[arg-type]
+    figures = {
+        "requests_considered": result.requests_considered,
+        "offers_considered": result.offers_considered,
+        "eligible_pairs": result.eligible_pairs,
+        "weight_served": result.weight_served,
+        "hours_proposed": result.hours_proposed,
+        "travel_hours": result.travel_hours,
+        "churn_hours": result.churn_hours,
+        "solve_seconds": round(result.solve_seconds, 6),
+    }
+    return Preview(added, changed, dropped, unchanged, figures)

@@ -59,13 +59,14 @@ class Allocation(ResourceColumns, Base):
         CheckConstraint(
             "status NOT IN ('declined', 'cancelled') OR reason IS NOT NULL", name="reason_given"
         ),
-        # At most one live allocation per pair: a run's proposal and an accepted one never stack.
+        # One proposal per pair; it may stand beside accepted hours of the same pair
+        # (the optimum can ask more of an offer that already serves the request).
         Index(
-            "uq_allocation_live_pair",
+            "uq_allocation_proposed_pair",
             "request_id",
             "offer_id",
             unique=True,
-            postgresql_where=text("status IN ('proposed', 'accepted')"),
+            postgresql_where=text("status = 'proposed'"),
         ),
         Index("ix_allocation_created", "created_at", "id"),
         Index("ix_allocation_request_status", "request_id", "status"),

@@ -207,7 +207,6 @@ async def test_withdrawn_offers_accepted_pairs_and_declined_pairs_take_no_propos
     ).is_success
     assert (await client.post(f"{OFFERS}/{gone['id']}/withdraw", headers=keys.cms)).is_success
 
-    await _rejected(session_factory, [proposal(req, off, [(days[2], 4)])], "accepted allocation")
     await _rejected(session_factory, [proposal(req2, off, [(days[1], 4)])], "declined")
     await _rejected(session_factory, [proposal(req, gone, [(days[1], 4)])], "withdrawn")
     async with session_factory() as session:

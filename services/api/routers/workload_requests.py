@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from services.api.auth import ReadKey, WriteKey
@@ -21,6 +23,7 @@ from services.api.routing import (
     problems,
 )
 from shared.allocations.schemas import HistoryEntryRead
+from shared.matching import candidates
 from shared.requests import repository, service
 from shared.requests.schemas import (
     CancelBody,
@@ -32,6 +35,17 @@ from shared.requests.schemas import (
 )
 from shared.schemas import Page
 from shared.types import Day, MeetingCode, SecretariatCode, Skill, Timestamp
+
+CandidateReason = Literal[
+    "kind",
+    "skills",
+    "same_secretariat",
+    "declined",
+    "location",
+    "no_common_working_day",
+    "offer_withdrawn",
+    "no_capacity_left",
+]
 
 router = APIRouter(prefix="/workload-requests", tags=["workload requests"])
 PATH = "/v1/workload-requests"
@@ -189,3 +203,47 @@ async def request_history(
 ) -> Response:
     items, next_cursor = await service.history_of(session, request_id, cursor, limit)
     return page_response(items, next_cursor)
+
+
+class CandidateRead(BaseModel):
+    offer_id: uuid.UUID
+    secretariat: str
+    title: str
+    eligible: bool
+    reason: CandidateReason | None = Field(
+        description="The first rule that excludes the offer (null when eligible)"
+    )
+    missing_skills: list[str]
+    travel: bool
+    hours_proposed: int
+    hours_accepted: int
+    hours_to_higher_weight: int | None = Field(
+        description="Eligible offers with no hours for this request: hours the offer gives, "
+        "on the request's working days, to requests of higher weight (else null)"
+    )
+    hours_to_equal_weight: int | None
+    hours_to_lower_weight: int | None
+
+
+class CandidatesRead(BaseModel):
+    request_id: uuid.UUID
+    weight: int
+    remaining: int
+    items: list[CandidateRead]
+
+
+@router.get(
+    "/{request_id}/candidates",
+    summary="Every capacity offer of the request's kind: eligible, or the rule that excludes it",
+    responses=problems(404),
+)
+async def request_candidates(
+    request_id: uuid.UUID, session: SessionDep, _key: ReadKey
+) -> CandidatesRead:
+    found = await candidates.explain(session, request_id)
+    return CandidatesRead(
+        request_id=found.request_id,
+        weight=found.weight,
+        remaining=found.remaining,
+        items=[CandidateRead.model_validate(asdict(c)) for c in found.offers],
+    )
