@@ -33,12 +33,16 @@ async def record(
     )
 
 
-def with_write(write: Insert | Update | Delete) -> Compiled:
-    """One statement that makes `write` and appends its change: a round trip fewer.
+def with_write(write: Insert | Update | Delete, *more: Insert) -> Compiled:
+    """One statement that makes `write` (and the inserts `more`, e.g. events.INSERT) and
+    appends its change: round trips fewer.
 
     Run it with the write's parameters plus resource_type, resource_id, op, version, data.
     """
-    return Compiled(_APPEND_STATEMENT.add_cte(write.cte("write")))
+    statement = _APPEND_STATEMENT.add_cte(write.cte("write"))
+    for n, extra in enumerate(more, 1):
+        statement = statement.add_cte(extra.cte(f"write_{n}"))
+    return Compiled(statement)
 
 
 _APPEND_STATEMENT = insert(Change).values(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
@@ -25,7 +25,25 @@ DELIVER_TASK = "webhooks.deliver"
 
 async def emit(session: AsyncSession, event_type: str, data: dict[str, Any]) -> None:
     """Record an event; the worker delivers it to subscribers after commit."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type}")
+    _check(event_type)
     await session.execute(insert(Event).values(type=event_type, data=data))
     queue.enqueue_after_commit(session, DELIVER_TASK)
+
+
+# An event row written by a statement of its own making (bind event_type and event_data),
+# e.g. alongside the write that causes it: see changes.with_write.
+INSERT = insert(Event).values(
+    type=bindparam("event_type", type_=Event.__table__.c.type.type),
+    data=bindparam("event_data", type_=Event.__table__.c.data.type),
+)
+
+
+def emitted(session: AsyncSession, event_type: str) -> None:
+    """Have an event that a statement wrote with INSERT delivered after commit."""
+    _check(event_type)
+    queue.enqueue_after_commit(session, DELIVER_TASK)
+
+
+def _check(event_type: str) -> None:
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type}")

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes
+from shared import changes, events
 from shared.db.compiled import Compiled
 from shared.models import Activity, Meeting, Secretariat
 
@@ -84,7 +84,8 @@ _CREATE = changes.with_write(
             name: bindparam(name, type_=_COLUMN_TYPES[name])
             for name in ("id", *WRITE_COLUMNS, "created_at", "updated_at")
         }
-    )
+    ),
+    events.INSERT,
 )
 _NO_TIME = cast(null(), DateTime(timezone=True))
 _KNOWN_CODES = Compiled(
@@ -123,9 +124,16 @@ def record_to_api(r: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def create(session: AsyncSession, values: dict[str, Any], shown: dict[str, Any]) -> None:
-    """Insert an activity (id, WRITE_COLUMNS, created_at, updated_at in `values`) and append
-    its creation, `shown` as the API shows it, to the change feed: one round trip."""
+async def create(
+    session: AsyncSession,
+    values: dict[str, Any],
+    shown: dict[str, Any],
+    event_type: str,
+    event: dict[str, Any],
+) -> None:
+    """Insert an activity (id, WRITE_COLUMNS, created_at, updated_at in `values`), append its
+    creation, `shown` as the API shows it, to the change feed and record the event for
+    webhooks: one round trip (the caller books the event's delivery, events.emitted)."""
     await _CREATE.execute(
         session,
         **values,
@@ -134,6 +142,8 @@ async def create(session: AsyncSession, values: dict[str, Any], shown: dict[str,
         op="create",
         version=1,
         data=shown,
+        event_type=event_type,
+        event_data=event,
     )
 
 

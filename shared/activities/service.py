@@ -151,8 +151,10 @@ async def create(
         "created_at": now,
         "updated_at": now,
     }
-    await repository.create(session, values, activity)
-    await _changed(session, "create", activity["id"], 1, activity)
+    # The row, its change-feed entry and its `activity.changed` event in one statement.
+    event = {"id": activity["id"], "op": "create", "version": 1, "activity": activity}
+    await repository.create(session, values, activity, "activity.changed", event)
+    events.emitted(session, "activity.changed")
     return activity
 
 

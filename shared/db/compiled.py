@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import asyncpg
 import orjson
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -55,22 +56,47 @@ class Compiled:
 
     async def fetch(self, session: AsyncSession, **params: Any) -> list[asyncpg.Record]:
         """Every row, as asyncpg records."""
-        conn = await driver_connection(session)
-        return await conn.fetch(self.sql, *self.args(params))
+        rows: list[asyncpg.Record] = await self._run(session, "fetch", params)
+        return rows
 
     async def fetchrow(self, session: AsyncSession, **params: Any) -> asyncpg.Record | None:
         """The first row, or None."""
-        conn = await driver_connection(session)
-        return await conn.fetchrow(self.sql, *self.args(params))
+        row: asyncpg.Record | None = await self._run(session, "fetchrow", params)
+        return row
 
     async def execute(self, session: AsyncSession, **params: Any) -> None:
         """Run a statement that returns no rows."""
-        conn = await driver_connection(session)
-        await conn.execute(self.sql, *self.args(params))
+        await self._run(session, "execute", params)
+
+    async def _run(self, session: AsyncSession, method: str, params: Mapping[str, Any]) -> Any:
+        adapted = await _adapted_connection(session)
+        args = self.args(params)
+        try:
+            return await getattr(adapted.driver_connection, method)(self.sql, *args)
+        except asyncpg.PostgresError as error:
+            # The same exception SQLAlchemy raises for a failed statement (IntegrityError,
+            # DataError...), so callers that handle those need not know the path taken.
+            raise _sqlalchemy_error(adapted, error, self.sql, args) from error
+
+
+def _sqlalchemy_error(
+    adapted: Any, error: Exception, sql: str, args: list[Any]
+) -> sa_exc.StatementError:
+    try:
+        adapted._handle_exception(error)  # raises the driver error SQLAlchemy would see
+    except Exception as translated:
+        return sa_exc.DBAPIError.instance(sql, args, translated, adapted.dbapi.Error)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under `session`, with the session's transaction begun on it.
+    """The asyncpg connection under `session`, with the session's transaction begun on it."""
+    driver: asyncpg.Connection = (await _adapted_connection(session)).driver_connection
+    return driver
+
+
+async def _adapted_connection(session: AsyncSession) -> Any:
+    """SQLAlchemy's adapter of the asyncpg connection under `session`, its transaction begun.
 
     SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement; a
     statement sent straight to the driver must not slip in ahead of it, outside the
@@ -86,5 +112,4 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
         adapted = (await connection.get_raw_connection()).dbapi_connection
     if not adapted.autocommit and adapted._transaction is None:
         await adapted._start_transaction()
-    driver: asyncpg.Connection = adapted.driver_connection
-    return driver
+    return adapted

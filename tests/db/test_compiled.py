@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+import pytest
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
@@ -48,3 +50,20 @@ async def test_read_sessions_run_each_statement_on_its_own(settings: Settings) -
         assert first[0] < second[0]
         assert (await SECRETARIAT.fetchrow(session, code="CITES")) is not None
     await read_engine.dispose()
+
+
+async def test_driver_errors_are_sqlalchemy_errors(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    duplicate = Compiled(
+        insert(Secretariat).values(code=bindparam("code"), name="x", duty_station="CH GVA")
+    )
+    async with session_factory() as session:
+        async with session.begin_nested():
+            await duplicate.execute(session, code="IPBES")
+        with pytest.raises(IntegrityError):
+            async with session.begin_nested():
+                await duplicate.execute(session, code="CITES")
+        # The savepoint took the failure: the transaction goes on.
+        assert await SECRETARIAT.fetchrow(session, code="IPBES") is not None
+        await session.rollback()
