@@ -23,7 +23,7 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """The request body passed the limit while it was being read."""
 
 
 class Metrics:

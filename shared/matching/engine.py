@@ -47,6 +47,7 @@ input gives the same output, whatever the order it comes in.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import time
@@ -1063,7 +1064,8 @@ def _optimise(
     with_bonus = np.unique(bonus.pair)
     rounds = 0
     if folded:
-        try:
+        # Folded costs outside OR-Tools' range: fall through to the staged solve below.
+        with contextlib.suppress(_CostRangeError):
             if int((p.hi - p.lo + 1).sum()) <= exact_up_to:
                 # Small enough to solve the exact network of every pair at once.
                 net = _network(inst, everything, none, bonus, pair_costs, pair_hours)
@@ -1107,8 +1109,6 @@ def _optimise(
                 anchor_pair = np.concatenate([anchor_pair, add_pair])
                 anchor_day = np.concatenate([anchor_day, add_day])
             return _finish(inst, net, flows, bonus, rounds)
-        except _CostRangeError:
-            pass
     # Solve the levels in stages on the exact network of every pair.
     net = _network(inst, everything, none, bonus, pair_costs, pair_hours)
     flows = _staged(net, _fold(_levels(inst, net, spreads), net.nodes, force_stages))

@@ -98,7 +98,7 @@ def receiver() -> Iterator[Receiver]:
             self.wfile.write(b"ok" if status < 300 else b"receiver says no")
 
         def log_message(self, *args: Any) -> None:
-            pass
+            """Keep the test output quiet (requests are recorded, not printed)."""
 
     server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
     box["r"] = Receiver(f"http://{LOOPBACK}:{server.server_address[1]}/hooks/tandem")
