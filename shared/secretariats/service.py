@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import crud
 from shared.errors import Conflict, Unprocessable
 from shared.models import Secretariat
 from shared.secretariats.schemas import SecretariatCreate, SecretariatRead
@@ -50,8 +51,9 @@ def require_known(codes: Iterable[str], known: set[str], field: str) -> None:
 
 async def create(session: AsyncSession, data: SecretariatCreate) -> SecretariatRead:
     """Add a secretariat; 409 if the code is taken."""
+    await crud.advisory_lock(session, f"secretariat.code:{data.code}")
     if await session.get(Secretariat, data.code) is not None:
-        raise Conflict(f"Secretariat {data.code} exists already.")
+        raise Conflict(f"Secretariat {data.code} exists already: the code is taken.", field="code")
     session.add(Secretariat(code=data.code, name=data.name, duty_station=data.duty_station))
     await session.flush()
     return SecretariatRead.model_validate(data.model_dump())
