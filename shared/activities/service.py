@@ -57,8 +57,9 @@ def to_api(a: Any) -> dict[str, Any]:
     }
 
 
+# An activity's external reference belongs to its lead secretariat.
 ACTIVITIES: crud.Resource[Activity] = crud.Resource(
-    "activity", "activity", "/v1/activities", Activity, to_api
+    "activity", "activity", "/v1/activities", Activity, to_api, "lead_secretariat_code"
 )
 
 
@@ -104,7 +105,7 @@ async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID |
     require_known(data.partner_secretariats, secretariats, "partner_secretariats")
     meetings.require_known_codes(data.meeting_codes, meeting_codes, "meeting_codes")
     ref = data.external_ref.model_dump() if data.external_ref else None
-    await crud.ensure_external_ref_free(session, ACTIVITIES, ref, own_id)
+    await crud.ensure_external_ref_free(session, ACTIVITIES, data.lead_secretariat, ref, own_id)
     return now
 
 
@@ -123,11 +124,7 @@ async def _changed(
     )
 
 
-async def create(
-    session: AsyncSession, principal: Principal, data: ActivityWrite
-) -> dict[str, Any]:
-    """Create a joint activity led by or partnered with the caller's secretariat; returns it
-    as the API shows it."""
+def _require_may_create(principal: Principal, data: ActivityWrite) -> None:
     require_secretariat(principal, _owners(data), "create an activity it takes part in")
     if data.external_ref is not None and not _is_lead(principal, data.lead_secretariat):
         # The reference would go into the lead's namespace, where the lead's sync job
@@ -138,6 +135,14 @@ async def create(
             "give a joint activity its external_ref",
             ["external_ref"],
         )
+
+
+async def create(
+    session: AsyncSession, principal: Principal, data: ActivityWrite
+) -> dict[str, Any]:
+    """Create a joint activity led by or partnered with the caller's secretariat; returns it
+    as the API shows it."""
+    _require_may_create(principal, data)
     now = await _check(session, data, None)
     # Known before the insert (a random UUID, version 1, the transaction's time), so the
     # row and its change-feed entry go in one statement.
@@ -255,14 +260,26 @@ async def patch(
 
 
 async def upsert_by_ref(
-    session: AsyncSession, principal: Principal, source: str, ext_id: str, data: ActivityWrite
+    session: AsyncSession,
+    principal: Principal,
+    owner: str,
+    source: str,
+    ext_id: str,
+    data: ActivityWrite,
 ) -> tuple[Activity, bool]:
-    """Create or replace the activity carrying this external reference; True when created."""
+    """Create or replace the activity led by `owner` carrying this external reference; True
+    when created."""
     document = {**data.model_dump(mode="json"), "external_ref": {"source": source, "id": ext_id}}
     data = validate_document(ActivityWrite, document)
-    await crud.lock_external_ref(session, ACTIVITIES, source, ext_id)
-    existing = await crud.find_by_external_ref(session, ACTIVITIES, source, ext_id, lock=True)
+    await crud.lock_external_ref(session, ACTIVITIES, owner, source, ext_id)
+    existing = await crud.find_by_external_ref(
+        session, ACTIVITIES, owner, source, ext_id, lock=True
+    )
     if existing is None:
+        _require_may_create(principal, data)
+        crud.require_reference_owner(
+            principal, ACTIVITIES, owner, data.lead_secretariat, "lead_secretariat"
+        )
         created = await create(session, principal, data)
         # The stored object, as callers of an upsert (batches) work with it.
         return await crud.get_for_update(session, ACTIVITIES, created["id"]), True
