@@ -46,7 +46,6 @@ async def list_duty_stations(session: SessionDep, _key: ReadKey) -> Response:
     summary="Set a duty station's country and subdivision (admin); matching runs again",
     response_model=DutyStationRead,
     responses={**problems(), 201: {"description": "Created", "model": DutyStationRead}},
-    status_code=200,
 )
 async def put_duty_station(
     locode: StationCode, body: DutyStationWrite, session: SessionDep, _key: AdminKey
