@@ -13,8 +13,8 @@ others lose it (their `external_ref` becomes null, and their next by-reference w
 creates a new object), since the old index could not be built otherwise.
 
 Revision ID: ownref1
-Revises: cal1
-Create Date: 2026-12-01 23:50:00+00:00
+Revises: cal2
+Create Date: 2026-12-02 00:10:00+00:00
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ownref1"
-down_revision: str | None = "cal1"
+down_revision: str | None = "cal2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
