@@ -30,10 +30,12 @@ run: install ## migrate, seed an empty database, then run the API (127.0.0.1:800
 test: install browser-deps ## run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, or embedded servers)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the architecture's rules (import-linter contracts, SQL in repositories only)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy shared services
+	$(UV) run --frozen lint-imports
+	.ci/sql-outside-repositories
 
 fmt: install ## format and fix what ruff can
 	$(UV) run --frozen ruff format .

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.compiled import Compiled
@@ -26,7 +25,7 @@ async def record(
     await repository.append_change(session, resource_type, resource_id, op, version, data)
 
 
-def with_write(write: Insert | Update | Delete, *more: Insert) -> Compiled:
+def with_write(write: repository.Write, *more: repository.Insert) -> Compiled:
     """One statement that makes `write` (and the inserts `more`, e.g. events.INSERT) and
     appends its change: round trips fewer (for repositories building their statements).
 

@@ -32,6 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db.compiled import Compiled
 from shared.models import Change, ChangeFeedState, Event, HistoryEntry
 
+# A statement that writes the object a change is about.
+Write = Insert | Update | Delete
+
 # ---- change feed: appending -------------------------------------------------------------
 
 _APPEND_STATEMENT = insert(Change).values(
@@ -70,7 +73,7 @@ async def append_change(
     )
 
 
-def with_change(write: Insert | Update | Delete, *more: Insert) -> Compiled:
+def with_change(write: Write, *more: Insert) -> Compiled:
     """One statement that makes `write` (and the inserts `more`, e.g. EVENT_INSERT) and
     appends its change: round trips fewer.
 

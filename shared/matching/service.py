@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,10 +35,10 @@ from shared.allocations.proposals import ProposalsRejected, apply_proposals
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import NotFound
-from shared.matching import engine
+from shared.matching import engine, repository
 from shared.matching.kick import summary
 from shared.matching.snapshot import load_problem
-from shared.models import MatchingRun, MatchingTrigger
+from shared.models import MatchingRun
 from shared.pagination import decode_cursor, split_page
 
 log = logging.getLogger("tandem.matching")
@@ -62,16 +61,14 @@ _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 async def queue_run(session: AsyncSession, trigger: str) -> MatchingRun:
     """Record a queued run and ask the worker to take it after commit."""
     run = MatchingRun(trigger=trigger, status="queued")
-    session.add(run)
-    await session.flush()
-    await session.refresh(run)
+    await repository.add_run(session, run, refresh=True)
     queue.enqueue_after_commit(session, RUN_TASK, str(run.id))
     return run
 
 
 async def get_run(session: AsyncSession, run_id: uuid.UUID) -> MatchingRun:
     """One run, or NotFound."""
-    run = await session.get(MatchingRun, run_id)
+    run = await repository.get_run(session, run_id)
     if run is None:
         raise NotFound(f"No matching run {run_id}.")
     return run
@@ -81,12 +78,8 @@ async def list_runs(
     session: AsyncSession, *, limit: int, cursor: str | None
 ) -> tuple[list[MatchingRun], str | None]:
     """Runs, newest first, one page."""
-    stmt = select(MatchingRun)
-    if cursor:
-        created, ident = decode_cursor(cursor, (datetime, uuid.UUID))
-        stmt = stmt.where(tuple_(MatchingRun.created_at, MatchingRun.id) < tuple_(created, ident))
-    stmt = stmt.order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()).limit(limit + 1)
-    rows = list(await session.scalars(stmt))
+    before = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+    rows = await repository.runs_before(session, before, limit + 1)
     return split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
 
 
@@ -102,7 +95,7 @@ def _retryable(exc: BaseException) -> bool:
 async def _take_lock(session: AsyncSession, on_locked: Callable[[], Awaitable[None]]) -> None:
     """Wait for the run lock in `session`'s transaction, releasing the connection between
     tries so waiting runs never exhaust the pool; then call `on_locked`."""
-    while not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({RUN_LOCK_KEY})")):
+    while not await repository.try_lock(session, RUN_LOCK_KEY):
         await session.rollback()
         await asyncio.sleep(LOCK_POLL_SECONDS)
     await on_locked()
@@ -147,25 +140,15 @@ async def _attempt(
         await _take_lock(session, on_locked)
         started = datetime.now(UTC)
         began = time.perf_counter()
-        triggers = list(
-            await session.scalars(
-                select(MatchingTrigger)
-                .where(MatchingTrigger.run_id.is_(None))
-                .order_by(MatchingTrigger.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        triggers = await repository.claim_pending_triggers(session)
         if run_id is None:
             if not triggers:
                 # Another run took them while this one waited for the lock.
                 return None
             run = MatchingRun(trigger=summary([t.reason for t in triggers]), status="running")
-            session.add(run)
-            await session.flush()
+            await repository.add_run(session, run)
         else:
-            found = await session.get(
-                MatchingRun, run_id, with_for_update=True, populate_existing=True
-            )
+            found = await repository.get_run(session, run_id, lock=True, reload=True)
             if found is None or found.status in {"succeeded", "failed"}:
                 return found
             run = found
@@ -180,11 +163,7 @@ async def _attempt(
         )
         now = datetime.now(UTC)
         if triggers:
-            await session.execute(
-                update(MatchingTrigger)
-                .where(MatchingTrigger.id.in_([t.id for t in triggers]))
-                .values(run_id=run.id, handled_at=now)
-            )
+            await repository.mark_handled(session, [t.id for t in triggers], run.id, now)
         run.figures = _figures(result, diff, len(triggers), attempt) | {
             "read_seconds": round(read_seconds, 6),
             "write_seconds": round(time.perf_counter() - written, 6),
@@ -223,9 +202,9 @@ async def _fail(
     async with session_scope(factory) as session:
         if run_id is None:
             run = MatchingRun(trigger="triggers", started_at=now)
-            session.add(run)
+            await repository.add_run(session, run)
         else:
-            found = await session.get(MatchingRun, run_id, with_for_update=True)
+            found = await repository.get_run(session, run_id, lock=True)
             if found is None:
                 return None
             run = found
@@ -241,13 +220,7 @@ async def execute_run(
 ) -> MatchingRun | None:
     """Carry out a queued run (idempotent: a run already started or finished is left alone)."""
     async with session_scope(factory) as session:
-        run = (
-            await session.execute(
-                select(MatchingRun)
-                .where(MatchingRun.id == run_id)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
+        run = await repository.claim_run(session, run_id)
         if run is None or run.status != "queued":
             return run
         run.status = "running"
@@ -262,24 +235,11 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
     async with session_scope(factory) as session:
         await fail_stuck_runs(session)
         # Runs queued through the API whose job was lost (Redis down when it was sent).
-        stale = list(
-            await session.scalars(
-                select(MatchingRun.id)
-                .where(
-                    MatchingRun.status == "queued",
-                    MatchingRun.created_at < datetime.now(UTC) - QUEUED_LOST_AFTER,
-                )
-                .order_by(MatchingRun.created_at)
-            )
-        )
+        stale = await repository.queued_before(session, datetime.now(UTC) - QUEUED_LOST_AFTER)
     for run_id in stale:
         await execute_run(factory, run_id)
     async with session_scope(factory) as session:
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(MatchingTrigger)
-            .where(MatchingTrigger.run_id.is_(None))
-        )
+        pending = await repository.pending_triggers(session)
     if not pending:
         return None
     # One kick waits for the run lock, the others leave at once: the waiter releases the
@@ -288,7 +248,7 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
     # (This keeps a burst of kicks from filling the worker's job slots while a run computes.)
     async with factory() as waiter:
         await waiter.begin()
-        if not await waiter.scalar(text(f"SELECT pg_try_advisory_xact_lock({WAITER_LOCK_KEY})")):
+        if not await repository.try_lock(waiter, WAITER_LOCK_KEY):
             await waiter.rollback()
             return None
 
@@ -303,20 +263,10 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
 
 async def fail_stuck_runs(session: AsyncSession) -> int:
     """Mark runs `running` for longer than the job timeout as failed (their worker died)."""
-    result = await session.execute(
-        update(MatchingRun)
-        .where(
-            MatchingRun.status == "running",
-            MatchingRun.started_at < datetime.now(UTC) - STUCK_AFTER,
-        )
-        .values(
-            status="failed",
-            finished_at=datetime.now(UTC),
-            error="the worker stopped during the run",
-        )
-        .returning(MatchingRun.id)
+    now = datetime.now(UTC)
+    return await repository.fail_running_since(
+        session, now - STUCK_AFTER, now, "the worker stopped during the run"
     )
-    return len(result.all())
 
 
 # --------------------------------------------------------------------------- preview
