@@ -58,9 +58,14 @@ async def resolve(session: AsyncSession, ident: str, *, lock: bool = False) -> M
 
 async def _check(session: AsyncSession, data: MeetingWrite, own_id: uuid.UUID | None) -> None:
     await ensure_exist(session, [data.secretariat], "secretariat")
+    await crud.advisory_lock(session, f"meeting.code:{data.code}")
     clash = await repository.id_of_code(session, data.code)
     if clash is not None and clash != own_id:
-        raise Conflict(f"A meeting with code {data.code!r} exists already ({clash}).")
+        raise Conflict(
+            f"A meeting with code {data.code!r} exists already ({clash}).",
+            field="code",
+            existing_id=str(clash),
+        )
     ref = data.external_ref.model_dump() if data.external_ref else None
     await crud.ensure_external_ref_free(session, MEETINGS, ref, own_id)
 

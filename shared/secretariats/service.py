@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import crud
 from shared.errors import Conflict, Unprocessable
 from shared.secretariats import repository
 from shared.secretariats.schemas import SecretariatCreate, SecretariatRead
@@ -44,7 +45,8 @@ async def exists(session: AsyncSession, code: str) -> bool:
 
 async def create(session: AsyncSession, data: SecretariatCreate) -> SecretariatRead:
     """Add a secretariat; 409 if the code is taken."""
+    await crud.advisory_lock(session, f"secretariat.code:{data.code}")
     if await repository.exists(session, data.code):
-        raise Conflict(f"Secretariat {data.code} exists already.")
+        raise Conflict(f"Secretariat {data.code} exists already: the code is taken.", field="code")
     await repository.add(session, data.code, data.name, data.duty_station)
     return SecretariatRead.model_validate(data.model_dump())
