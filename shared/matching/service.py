@@ -13,7 +13,8 @@ triggers are still pending, and the sweep marks its run failed once the job time
 
 Unlike services, this module opens its own transactions (through `session_scope`): a run
 is several transactions (mark running, attempts, record failure) and the worker task that
-calls it stays a one-liner.
+calls it stays a one-liner. The task hands over its queue: the jobs a transaction asks for
+(a webhook delivery for the proposals' events) are sent after that transaction commits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
+from arq import ArqRedis
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -132,11 +134,12 @@ async def _attempt(
     run_id: uuid.UUID | None,
     attempt: int,
     on_locked: Callable[[], Awaitable[None]] = _nothing,
+    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     """One transaction: lock, claim triggers, snapshot, solve, write, record. Without
     `run_id` (a kick) the run is recorded here, and only if a trigger is pending."""
     settings = get_settings()
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         await _take_lock(session, on_locked)
         started = datetime.now(UTC)
         began = time.perf_counter()
@@ -180,26 +183,34 @@ async def _carry_out(
     factory: async_sessionmaker[AsyncSession],
     run_id: uuid.UUID | None,
     on_locked: Callable[[], Awaitable[None]] = _nothing,
+    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return await _attempt(factory, run_id, attempt, on_locked if attempt == 1 else _nothing)
+            return await _attempt(
+                factory, run_id, attempt, on_locked if attempt == 1 else _nothing, queue
+            )
         except Exception as exc:
             if not _retryable(exc):
-                await _fail(factory, run_id, f"{type(exc).__name__}: {exc}")
+                await _fail(factory, run_id, f"{type(exc).__name__}: {exc}", queue)
                 raise
             last_error = f"{type(exc).__name__}: {exc}"
             log.info("matching run %s attempt %d rolled back: %s", run_id, attempt, last_error)
-    return await _fail(factory, run_id, f"gave up after {MAX_ATTEMPTS} attempts: {last_error}")
+    return await _fail(
+        factory, run_id, f"gave up after {MAX_ATTEMPTS} attempts: {last_error}", queue
+    )
 
 
 async def _fail(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None, error: str
+    factory: async_sessionmaker[AsyncSession],
+    run_id: uuid.UUID | None,
+    error: str,
+    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     """Record the run as failed (a kick's run is recorded now); its triggers stay pending."""
     now = datetime.now(UTC)
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         if run_id is None:
             run = MatchingRun(trigger="triggers", started_at=now)
             await repository.add_run(session, run)
@@ -216,29 +227,31 @@ async def _fail(
 
 
 async def execute_run(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID, queue: ArqRedis | None = None
 ) -> MatchingRun | None:
     """Carry out a queued run (idempotent: a run already started or finished is left alone)."""
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         run = await repository.claim_run(session, run_id)
         if run is None or run.status != "queued":
             return run
         run.status = "running"
         run.started_at = datetime.now(UTC)
-    return await _carry_out(factory, run_id)
+    return await _carry_out(factory, run_id, queue=queue)
 
 
-async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
+async def kick(
+    factory: async_sessionmaker[AsyncSession], queue: ArqRedis | None = None
+) -> MatchingRun | None:
     """Run matching if any trigger is pending (every trigger pending when the run takes the
     lock coalesces into it); None when there was nothing to do. Also the sweep's work: runs
     whose worker died are recorded as failed, queued runs whose job was lost are run."""
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         await fail_stuck_runs(session)
         # Runs queued through the API whose job was lost (Redis down when it was sent).
         stale = await repository.queued_before(session, datetime.now(UTC) - QUEUED_LOST_AFTER)
     for run_id in stale:
-        await execute_run(factory, run_id)
-    async with session_scope(factory) as session:
+        await execute_run(factory, run_id, queue)
+    async with session_scope(factory, queue) as session:
         pending = await repository.pending_triggers(session)
     if not pending:
         return None
@@ -256,7 +269,7 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
             await waiter.rollback()
 
         try:
-            return await _carry_out(factory, None, release)
+            return await _carry_out(factory, None, release, queue)
         finally:
             await waiter.rollback()
 
