@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,17 @@ async def record(
 ) -> None:
     """Append a change of one object, in the transaction that made it."""
     await repository.append_change(session, resource_type, resource_id, op, version, data)
+
+
+def deferred(session: AsyncSession) -> AbstractAsyncContextManager[None]:
+    """Within the block, changes, history entries and events are written at its end, one
+    statement per kind (see shared/feed/repository.py)."""
+    return repository.deferred(session)
+
+
+def deferring(session: AsyncSession) -> bool:
+    """Whether writes of this session are being deferred (see `deferred`)."""
+    return repository.deferring(session)
 
 
 def with_write(write: repository.Write, *more: repository.Insert) -> Compiled:

@@ -84,7 +84,9 @@ async def update(
         setattr(obj, key, value)
     obj.version += 1  # type: ignore[attr-defined]
     obj.updated_at = datetime.now(UTC)  # type: ignore[attr-defined]
-    await session.flush()
+    if not changes.deferring(session):
+        # Inside changes.deferred the objects are flushed together at the end of the block.
+        await session.flush()
     await changes.record(session, res.feed_type, obj.id, "update", obj.version, res.to_api(obj))  # type: ignore[attr-defined]
     return True
 
