@@ -130,13 +130,17 @@ class EdgeMiddleware:
         started = time.perf_counter()
         request_id = None
         length = None
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 request_id = candidate if _REQUEST_ID_OK.match(candidate) else None
             elif name == b"content-length":
                 length = value
+            elif name == b"transfer-encoding":
+                has_body = True
         request_id = request_id or uuid.uuid4().hex
+        has_body = has_body or (length is not None and length != b"0")
         token = request_id_var.set(request_id)
         path: str = scope["path"]
         v1 = path.startswith("/v1/")
@@ -179,21 +183,28 @@ class EdgeMiddleware:
                     raise _BodyTooLarge
             return message
 
-        counted = path not in _UNSHED_PATHS
-        if counted:
-            self.in_flight += 1
+        counted = False
         try:
             refusal: Any = None
-            if counted and self.in_flight > self.max_concurrent:
-                self.metrics.rate_limited.labels("overload").inc()
-                refusal = problem_response(
-                    503,
-                    "The server is busy; try again in a second.",
-                    headers={"Retry-After": "1"},
-                )
-            elif v1:
+            if v1:
                 refusal, max_body = await self.admit(scope)
+            # Only requests that go on to their route count against the limit: a refusal at
+            # the edge is cheaper than the 503 would be.
+            if refusal is None and path not in _UNSHED_PATHS:
+                counted = True
+                self.in_flight += 1
+                if self.in_flight > self.max_concurrent:
+                    self.metrics.rate_limited.labels("overload").inc()
+                    refusal = problem_response(
+                        503,
+                        "The server is busy; try again in a second.",
+                        headers={"Retry-After": "1"},
+                    )
             if refusal is not None:
+                if has_body:
+                    # The body is never read: hang up after the answer rather than take in
+                    # (and throw away) what the client still sends.
+                    refusal.headers["Connection"] = "close"
                 await refusal(scope, receive, send_wrapper)
             else:
                 if length is not None and (not length.isdigit() or int(length) > max_body):
@@ -206,7 +217,11 @@ class EdgeMiddleware:
             if response_started:
                 raise
             too_large = False
-            response = problem_response(413, f"The request body is larger than {max_body} bytes.")
+            response = problem_response(
+                413,
+                f"The request body is larger than {max_body} bytes.",
+                headers={"Connection": "close"},
+            )
             await response(scope, receive, send_wrapper)
         except Exception as exc:
             if response_started:
