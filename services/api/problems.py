@@ -9,9 +9,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from shared.db.integrity import conflict_for
 from shared.errors import AppError, ServiceUnavailable
 from shared.logging import request_id_var
 
@@ -140,6 +142,15 @@ def unhandled_response(exc: BaseException, route: str) -> Response:
     return problem_response(500, "An unexpected error occurred; it has been logged.")
 
 
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    """A unique index that fired despite the services' checks: 409 naming the field."""
+    assert isinstance(exc, IntegrityError)
+    conflict = conflict_for(exc)
+    if conflict is None:
+        return await _unhandled(request, exc)
+    return await _app_error(request, conflict)
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", None) or "unmatched"
     return unhandled_response(exc, route)
@@ -150,4 +161,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unhandled)
