@@ -123,8 +123,9 @@ class KeyCache:
         key_hash = keys.hash_key(raw)
         cached = self.get(key_hash)
         if cached is None:
+            # Not remembered as refused when only the set of issued hashes says so: that set
+            # is read again within a second, and a key just made elsewhere must work then.
             if self.refused(key_hash) or await self._maybe_unknown(key_hash, sessions):
-                self.refuse(key_hash)
                 return None
             self.lookups += 1
             async with sessions() as session:

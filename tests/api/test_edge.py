@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.api.auth import DIRECTORY_REFRESH, NEGATIVE_TTL
 from services.api.main import create_app
@@ -27,7 +27,7 @@ from shared.config import Settings
 from shared.db import create_engine
 from shared.embedded import free_port
 from shared.logging import JsonFormatter, RedactSecrets
-from tests.factories import Keys
+from tests.factories import Keys, make_key
 
 FOUR_POINT_EIGHT_MIB = int(4.8 * 1024 * 1024)
 
@@ -392,3 +392,16 @@ async def test_webhook_with_nul_in_its_url_leaks_no_secret(
     assert "whsec_" not in response.text
     assert "whsec_" not in log_lines.getvalue()
     assert "tdm_" not in log_lines.getvalue()
+
+
+@pytest.mark.parametrize("edge_app", [{"api_key_cache_seconds": 5.0}], indirect=True)
+async def test_key_made_by_another_process_works_within_a_second(
+    edge_app: FastAPI, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with _client(edge_app) as client:
+        unknown = {"Authorization": f"Bearer {_unknown_key()}"}
+        assert (await client.get("/v1/activities", headers=unknown)).status_code == 401
+        made = await make_key(session_factory, "made-by-the-cli", "CITES", ["read"])
+        await client.get("/v1/activities", headers=made)
+        await asyncio.sleep(DIRECTORY_REFRESH + 0.1)
+        assert (await client.get("/v1/activities", headers=made)).status_code == 200
