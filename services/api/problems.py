@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import orjson
@@ -13,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from shared.db.integrity import conflict_for
-from shared.errors import AppError
+from shared.errors import AppError, ServiceUnavailable
+from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _app_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": 'Bearer realm="tandem"'} if exc.status == 401 else None
+    if isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         exc.detail,
@@ -122,6 +126,22 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
 
 
+def unhandled_response(exc: BaseException, route: str) -> Response:
+    """Log an unexpected error and answer 500. The log line names the exception's type, the
+    route and the request id, and where it was raised; never its text, which may quote bound
+    values or rows (secrets among them)."""
+    log.error(
+        "unhandled error",
+        extra={
+            "error_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "route": route,
+            "request_id": request_id_var.get(),
+            "where": "".join(traceback.format_tb(exc.__traceback__)[-8:]),
+        },
+    )
+    return problem_response(500, "An unexpected error occurred; it has been logged.")
+
+
 async def _integrity_error(request: Request, exc: Exception) -> Response:
     """A unique index that fired despite the services' checks: 409 naming the field."""
     assert isinstance(exc, IntegrityError)
@@ -131,9 +151,9 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     return await _app_error(request, conflict)
 
 
-async def _unhandled(_request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
-    return problem_response(500, "An unexpected error occurred; it has been logged.")
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    return unhandled_response(exc, route)
 
 
 def install(app: FastAPI) -> None:
