@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.worker.main import WorkerSettings
+from services.worker.main import WorkerSettings, cron_jobs
 from services.worker.tasks import matching
 from shared.matching.kick import summary
 from shared.models import MatchingRun, MatchingTrigger
@@ -61,5 +61,5 @@ async def test_a_long_list_of_reasons_fits_the_run(
 def test_the_worker_knows_the_tasks_and_schedules() -> None:
     names = {f.name for f in WorkerSettings.functions}
     assert {"matching.run", "matching.kick"} <= names
-    crons = {c.name for c in WorkerSettings.cron_jobs}
-    assert {"matching.sweep", "workload_requests.expire"} <= crons
+    crons = {c.name for c in cron_jobs("tandem:queue")}
+    assert {"tandem:queue:matching.sweep", "tandem:queue:workload_requests.expire"} <= crons
