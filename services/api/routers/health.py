@@ -7,10 +7,10 @@ import asyncio
 import orjson
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.responses import Response
 
 from services.api.problems import problem_response
+from shared.health.repository import migration_revision
 from shared.migrate import head_revision
 
 router = APIRouter(tags=["operations"])
@@ -25,8 +25,7 @@ async def healthz() -> dict[str, str]:
 
 async def _check_database(request: Request) -> str | None:
     try:
-        async with request.app.state.engine.connect() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        current = await migration_revision(request.app.state.engine)
     except Exception:
         return "database unreachable"
     if current != _HEAD:
