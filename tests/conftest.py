@@ -91,6 +91,8 @@ def process_env(settings: Settings) -> dict[str, str]:
         REDIS_URL=settings.redis_url or "",
         QUEUE_NAME=settings.queue_name,
         LOG_LEVEL="INFO",
+        # Many workers run at once in the suite: a test that scrapes one gives it a port.
+        WORKER_METRICS_PORT="0",
     )
     return env
 

@@ -8,11 +8,13 @@ import time
 import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.problems import problem_response
 from shared.batch import MAX_BODY_BYTES as BATCH_MAX_BODY_BYTES
 from shared.logging import request_id_var
+from shared.metrics import add_process_collectors
 
 log = logging.getLogger("tandem.access")
 
@@ -31,6 +33,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        add_process_collectors(self.registry)
         self.requests = Counter(
             "tandem_http_requests",
             "HTTP requests by route template, method and status",
@@ -41,9 +44,32 @@ class Metrics:
             "tandem_http_request_duration_seconds",
             "HTTP request latency by route template and method",
             ["route", "method"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            # A 1,000-item batch upsert takes about 10 s: the buckets reach a minute.
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+
+
+def route_label(scope: Scope, root_path: str = "") -> str:
+    """The route's full template (`/v1/activities/{activity_id}`), a mount's path for static
+    files, the path of the docs' own routes, or `unmatched` (404s: unbounded paths)."""
+    route = scope.get("route")
+    if route is not None:
+        # An included router's route knows its path below the prefix (`/activities`); the
+        # prefix is what of the request's path lies before the part the route matched.
+        path = scope["path"]
+        for cut in range(len(path)):
+            if path[cut] == "/" and route.path_regex.fullmatch(path[cut:]):
+                return f"{path[:cut]}{route.path}"
+        return str(route.path)
+    # Matched again as the request arrived: a mount rewrites root_path while it handles one.
+    arrived = {"type": "http", "path": scope["path"], "root_path": root_path, "method": "GET"}
+    for candidate in getattr(scope.get("app"), "routes", ()):
+        match, _ = candidate.matches(arrived)
+        template = getattr(candidate, "path", None)
+        if match is Match.FULL and template:
+            return str(template)
+    return "unmatched"
 
 
 class EdgeMiddleware:
@@ -66,6 +92,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        root_path = scope.get("root_path", "")
         request_id = None
         length = None
         for name, value in scope["headers"]:
@@ -111,8 +138,7 @@ class EdgeMiddleware:
             await response(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_label(scope, root_path)
             method = scope["method"]
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template, method).observe(elapsed)

@@ -19,6 +19,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from services.worker.metrics import WorkerMetrics
 from services.worker.tasks import changes, matching, webhooks, workload_requests
 from shared.config import get_settings
 from shared.db import create_engine, create_session_factory
@@ -71,6 +72,9 @@ def observed(task: str, coroutine: Task) -> WorkerCoroutine:
             raise
         finally:
             duration = time.perf_counter() - started
+            metrics: WorkerMetrics | None = ctx.get("metrics")
+            if metrics is not None:
+                metrics.observe_job(task, outcome, duration)
             quiet = outcome == "ok" and task in HOUSEKEEPING and _did_nothing(result)
             job_log.log(
                 logging.DEBUG if quiet else logging.INFO if outcome == "ok" else logging.WARNING,
@@ -100,10 +104,31 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["session_factory"] = create_session_factory(engine)
     # One client for webhook deliveries: connection reuse; redirects are never followed.
     ctx["http"] = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-    log.info("worker started", extra={"queue": settings.queue_name})
+    metrics = ctx["metrics"] = WorkerMetrics()
+    if settings.worker_metrics_port:
+        try:
+            ctx["metrics_server"] = metrics.serve(
+                settings.worker_metrics_port, settings.worker_metrics_host
+            )
+        except OSError as exc:  # e.g. a second worker on one host: it runs, unscraped.
+            log.warning(
+                "metrics port unavailable",
+                extra={"port": settings.worker_metrics_port, "error": str(exc)},
+            )
+    ctx["metrics_refresh"] = asyncio.create_task(metrics.refresh_forever(ctx))
+    log.info(
+        "worker started",
+        extra={"queue": settings.queue_name, "metrics_port": settings.worker_metrics_port},
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    refresh = ctx.get("metrics_refresh")
+    if refresh is not None:
+        refresh.cancel()
+    server = ctx.get("metrics_server")
+    if server is not None:
+        server.shutdown()
     http = ctx.get("http")
     if http is not None:
         await http.aclose()

@@ -6,6 +6,7 @@ import httpx
 
 from services.api.main import create_app
 from shared.config import Settings
+from tests.factories import Keys
 
 
 async def test_healthz_answers_without_dependencies(client: httpx.AsyncClient) -> None:
@@ -79,6 +80,32 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     )
     assert float(line.rsplit(" ", 1)[1]) == 2.0
     assert "tandem_http_request_duration_seconds_bucket" in response.text
+
+
+async def test_metrics_label_full_templates_static_files_and_docs_and_show_the_process(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    await client.get("/v1/activities", headers=keys.cites)
+    await client.get("/v1/activities/00000000-0000-0000-0000-000000000000", headers=keys.cites)
+    await client.get("/openapi.json")
+    await client.get("/dashboard/static/dashboard.css")
+    await client.get("/v1/no-such-collection")
+    text = (await client.get("/metrics")).text
+    routes = {
+        line.split('route="', 1)[1].split('"', 1)[0]
+        for line in text.splitlines()
+        if line.startswith("tandem_http_requests_total{")
+    }
+    assert {
+        "/v1/activities",
+        "/v1/activities/{activity_id}",
+        "/openapi.json",
+        "/dashboard/static",
+        "unmatched",
+    } <= routes
+    assert 'le="60.0"' in text
+    for series in ("process_resident_memory_bytes", "process_open_fds", "python_info"):
+        assert f"\n{series}" in text, series
 
 
 async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
