@@ -23,6 +23,7 @@ from services.api.routers import (
     capacity_offers,
     changes,
     dashboard,
+    forecast,
     health,
     matching,
     meetings,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         batch.router,
         webhooks.router,
         stats.router,
+        forecast.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app
