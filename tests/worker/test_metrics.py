@@ -1,8 +1,10 @@
-"""The worker's Prometheus metrics, scraped from its own port as Prometheus would."""
+"""The worker's Prometheus metrics, scraped from its own port as Prometheus would, and its
+JSON log lines."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -38,7 +40,7 @@ SERIES = (
 )
 
 
-async def test_worker_serves_job_matching_backlog_and_process_metrics(
+async def test_worker_serves_metrics_and_logs_each_job_with_the_request_that_queued_it(
     client: httpx.AsyncClient, keys: Keys, process_env: dict[str, str], tmp_path: Path
 ) -> None:
     port = free_port()
@@ -48,7 +50,12 @@ async def test_worker_serves_job_matching_backlog_and_process_metrics(
     )
     try:
         await post(client, "/v1/capacity-offers", offer_body(), keys.cms)
-        await post(client, "/v1/workload-requests", request_body(), keys.cites)
+        made = await client.post(
+            "/v1/workload-requests",
+            json=request_body(),
+            headers={**keys.cites, "X-Request-ID": "sync-run-7"},
+        )
+        assert made.status_code == 201, made.text
         text = ""
         async with httpx.AsyncClient() as scraper:
             for _ in range(180):
@@ -67,3 +74,14 @@ async def test_worker_serves_job_matching_backlog_and_process_metrics(
         assert 'tandem_matching_phase_duration_seconds_count{phase="solve"}' in text
     finally:
         stop_process(worker)
+    jobs = [
+        entry
+        for entry in (json.loads(line) for line in log.read_text().splitlines() if line[:1] == "{")
+        if entry["msg"] == "job"
+    ]
+    queued = [j for j in jobs if j.get("request_id") == "sync-run-7"]
+    assert queued, jobs
+    assert {"job_id", "task", "duration_s", "outcome"} <= set(queued[0])
+    assert queued[0]["task"] == "matching.kick" and queued[0]["outcome"] == "ok"
+    # At INFO, housekeeping that found nothing to do is not logged.
+    assert all(j["result"] for j in jobs if j["task"] == "changes.sequence"), jobs
