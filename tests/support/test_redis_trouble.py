@@ -61,6 +61,11 @@ async def _timed_request(client: httpx.AsyncClient, keys: Keys) -> tuple[float, 
     return elapsed, f"workload_request.created {made.json()['id']}"
 
 
+async def _baseline(client: httpx.AsyncClient, keys: Keys) -> float:
+    """How long a write takes with Redis up (the best of three: the first one warms up)."""
+    return min([(await _timed_request(client, keys))[0] for _ in range(3)])
+
+
 async def _all_matched(
     factory: async_sessionmaker[AsyncSession], reasons: list[str], within: float
 ) -> bool:
@@ -86,7 +91,8 @@ async def test_writes_answer_at_once_while_redis_is_hung_and_are_matched_when_it
         "services.worker", {**process_env, "REDIS_URL": _url(private_redis)}, log
     )
     try:
-        baseline, first = await _timed_request(private_client, keys)
+        baseline = await _baseline(private_client, keys)
+        _, first = await _timed_request(private_client, keys)
         assert await _all_matched(session_factory, [first], 60), log.read_text()[-3000:]
 
         assert private_redis.process is not None
@@ -116,7 +122,7 @@ async def test_worker_starts_while_redis_is_stopped_and_every_trigger_is_matched
     process_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    baseline, _ = await _timed_request(private_client, keys)
+    baseline = await _baseline(private_client, keys)
     private_redis.stop()
     log = tmp_path / "worker.log"
     worker = start_process(
