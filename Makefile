@@ -16,10 +16,10 @@ help: ## list the targets
 	.tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
-install: .venv/.synced ## install the locked dependencies into .venv
+install: .venv/.synced ## install the locked dependencies into .venv (with the embedded servers)
 
 browser-deps: ## Debian's chromium for the dashboard's browser test, when it is missing
 	.ci/browser-deps

@@ -19,6 +19,7 @@ from services.api.routers import (
     allocations,
     api_keys,
     batch,
+    calendars,
     capacity_offers,
     changes,
     dashboard,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     for router in (
         secretariats.router,
+        calendars.router,
         meetings.router,
         activities.router,
         api_keys.router,
