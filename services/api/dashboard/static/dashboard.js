@@ -9,15 +9,20 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const DAY_MS = 86400000;
 const DECISIONS_SHOWN = 12;
 
+// Marks a message for the catalogues where it is written; t() translates it where it is shown.
+function N_(message) {
+  return message;
+}
+
 const THEME_LABELS = {
-  species: "Species",
-  listings_nomenclature: "Listings and nomenclature",
-  governing_bodies: "Governing bodies",
-  nbsap: "NBSAPs",
-  funding: "Funding",
-  liaison: "Liaison",
-  administration: "Administration",
-  other: "Other",
+  species: N_("Species"),
+  listings_nomenclature: N_("Listings and nomenclature"),
+  governing_bodies: N_("Governing bodies"),
+  nbsap: N_("NBSAPs"),
+  funding: N_("Funding"),
+  liaison: N_("Liaison"),
+  administration: N_("Administration"),
+  other: N_("Other"),
 };
 const STATUS_COLOURS = {
   planned: "#0b5cad",
@@ -26,14 +31,14 @@ const STATUS_COLOURS = {
   dropped: "#b42318",
 };
 const HOURS = {
-  requested: { label: "requested", colour: "#e4e7eb", stroke: "#52606d" },
-  proposed: { label: "proposed, awaiting a decision", colour: "#b35c00" },
-  accepted: { label: "accepted", colour: "#1a7f37" },
+  requested: { label: N_("requested"), colour: "#e4e7eb", stroke: "#52606d" },
+  proposed: { label: N_("proposed, awaiting a decision"), colour: "#b35c00" },
+  accepted: { label: N_("accepted"), colour: "#1a7f37" },
 };
 const MODES = {
-  remote: { label: "remote", colour: "#0b5cad" },
-  on_site: { label: "on site", colour: "#7b3fa0" },
-  travel: { label: "on site, after travel", colour: "#b42318" },
+  remote: { label: N_("remote"), colour: "#0b5cad" },
+  on_site: { label: N_("on site"), colour: "#7b3fa0" },
+  travel: { label: N_("on site, after travel"), colour: "#b42318" },
 };
 const PRIORITY_ORDER = { critical: 0, high: 1, normal: 2, low: 3 };
 
@@ -84,11 +89,29 @@ function setAttrs(node, attrs) {
 
 const wholeFormat = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
 const percentFormat = new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: 0 });
-const fmtHours = (h) => `${wholeFormat.format(h)} h`;
+const fmtHours = (h) => t("{hours} h", { hours: wholeFormat.format(h) });
 const fmtNumber = (n) => wholeFormat.format(n);
 const fmtPercent = (x) => (x === null || x === undefined ? "–" : percentFormat.format(x));
-const themeLabel = (t) => THEME_LABELS[t] || t;
+const themeLabel = (theme) => t(THEME_LABELS[theme] || theme);
 const words = (s) => s.replaceAll("_", " ");
+const STATUS_LABELS = {
+  open: N_("open"),
+  partially_matched: N_("partially matched"),
+  matched: N_("matched"),
+  fulfilled: N_("fulfilled"),
+  cancelled: N_("cancelled"),
+  expired: N_("expired"),
+  planned: N_("planned"),
+  ongoing: N_("ongoing"),
+  completed: N_("completed"),
+  dropped: N_("dropped"),
+  proposed: N_("proposed"),
+  accepted: N_("accepted"),
+  declined: N_("declined"),
+  active: N_("active"),
+  withdrawn: N_("withdrawn"),
+};
+const statusLabel = (status) => t(STATUS_LABELS[status] || words(status));
 
 function parseDay(iso) {
   const [y, m, d] = iso.split("-").map(Number);
@@ -144,7 +167,7 @@ function swatch(colour, stroke) {
 }
 
 function legend(items) {
-  return el("ul", { class: "legend" }, items.map(({ label, colour, stroke }) => el("li", {}, swatch(colour, stroke), label)));
+  return el("ul", { class: "legend" }, items.map(({ label, colour, stroke }) => el("li", {}, swatch(colour, stroke), t(label))));
 }
 
 function figure(value, label, name) {
@@ -208,10 +231,10 @@ async function onKeySubmit(event) {
   event.preventDefault();
   const key = $("#api-key").value.trim();
   if (!key) {
-    $("#key-error").textContent = "Enter an API key.";
+    $("#key-error").textContent = t("Enter an API key.");
     return;
   }
-  $("#key-error").textContent = "Checking the key…";
+  $("#key-error").textContent = t("Checking the key…");
   try {
     await api("/v1/stats/activities", { species_limit: 1 }, key);
   } catch (error) {
@@ -226,7 +249,7 @@ async function onKeySubmit(event) {
 function forgetKey() {
   stopFollowing();
   sessionStorage.removeItem(KEY_STORAGE);
-  showKeyPanel("The key was forgotten.");
+  showKeyPanel(t("The key was forgotten."));
 }
 
 // ---- the board ----
@@ -271,11 +294,11 @@ async function refresh(event) {
   const main = $("#main");
   main.dataset.state = "loading";
   main.setAttribute("aria-busy", "true");
-  $("#status").textContent = "Loading…";
+  $("#status").textContent = t("Loading…");
   try {
     await loadSecretariats();
     const f = filters();
-    if (f.from && f.to && f.to < f.from) throw new Error("the range ends before it starts.");
+    if (f.from && f.to && f.to < f.from) throw new Error(t("the range ends before it starts."));
     const today = document.body.dataset.today;
     const support = { from: f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
     const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions] = await Promise.all([
@@ -299,14 +322,14 @@ async function refresh(event) {
     renderActivities(activities);
     renderCapacity(capacity);
     renderUnmetSkills(unmet);
-    $("#status").textContent = `Updated at ${new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" })}`;
+    $("#status").textContent = t("Updated at {time}", { time: new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) });
     main.dataset.state = "ready";
   } catch (error) {
     if (error instanceof KeyRefused) {
       sessionStorage.removeItem(KEY_STORAGE);
       showKeyPanel(error.message);
     } else {
-      $("#status").textContent = `Could not load the figures: ${error.message}`;
+      $("#status").textContent = t("Could not load the figures: {reason}", { reason: error.message });
     }
     main.dataset.state = "error";
   } finally {
@@ -356,7 +379,7 @@ function stackedBars({ id, title, rows, series, unit, max: fixedMax }) {
           svg(
             "rect",
             { x, y: y + inset, width: Math.max(w, 1), height: rowHeight - 8 - 2 * inset, fill: s.colour, "data-row": row.key, "data-series": s.key, "data-value": value },
-            svg("title", { text: `${row.label}, ${s.label}: ${fmtNumber(value)} ${unit}` }),
+            svg("title", { text: `${row.label}, ${t(s.label)}: ${fmtNumber(value)} ${t(unit)}` }),
           ),
         );
         x += w;
@@ -394,7 +417,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
     svg("title", { id: titleId, text: title }),
     svg("desc", {
       id: descId,
-      text: `${weeks.length} weeks from ${shortDate(weeks[0])}: ${fmtHours(totals.requested)} requested, ${fmtHours(totals.proposed)} proposed, ${fmtHours(totals.accepted)} accepted. Meetings: ${meetings.map((m) => m.code).join(", ") || "none"}.`,
+      text: t("{weeks} weeks from {start}: {requested} requested, {proposed} proposed, {accepted} accepted. Meetings: {meetings}.", { weeks: weeks.length, start: shortDate(weeks[0]), requested: fmtHours(totals.requested), proposed: fmtHours(totals.proposed), accepted: fmtHours(totals.accepted), meetings: meetings.map((m) => m.code).join(", ") || t("none") }),
     }),
   );
   // Meetings first, under the bars.
@@ -417,7 +440,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
     chart.append(svg("line", { class: "grid-line", x1: left, x2: width - right, y1: y(v), y2: y(v) }));
     chart.append(svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", text: fmtNumber(v) }));
   }
-  chart.append(svg("text", { x: 4, y: top - 26, class: "axis-label", text: "hours" }));
+  chart.append(svg("text", { x: 4, y: top - 26, class: "axis-label", text: t("hours") }));
   // Bars.
   const labelEvery = Math.ceil(weeks.length / 14);
   weeks.forEach((week, i) => {
@@ -425,7 +448,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
     const x0 = left + i * slot;
     const outer = slot * 0.78;
     const inner = slot * 0.46;
-    const label = `Week of ${shortDate(week)}`;
+    const label = t("Week of {date}", { date: shortDate(week) });
     if (w.requested > 0) {
       chart.append(
         svg(
@@ -443,7 +466,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
           svg(
             "rect",
             { x: x0 + (slot - inner) / 2, y: y(base + value), width: inner, height: y(base) - y(base + value), fill: HOURS[series].colour, "data-week": week, "data-series": series, "data-value": value },
-            svg("title", { text: `${label}: ${fmtHours(value)} ${series}` }),
+            svg("title", { text: `${label}: ${fmtHours(value)} ${t(series)}` }),
           ),
         );
         base += value;
@@ -458,7 +481,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
   const now = x(parseDay(today));
   if (now > left && now < width - right) {
     chart.append(
-      svg("g", { class: "today" }, svg("line", { class: "today-line", x1: now, x2: now, y1: top, y2: top + plot }), svg("text", { x: now + 3, y: top + plot + 30, text: "today" })),
+      svg("g", { class: "today" }, svg("line", { class: "today-line", x1: now, x2: now, y1: top, y2: top + plot }), svg("text", { x: now + 3, y: top + plot + 30, text: t("today") })),
     );
   }
   return chart;
@@ -467,14 +490,14 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
 // ---- panels ----
 
 function renderHeadline(workload, exchange) {
-  const t = workload.totals;
+  const sums = workload.totals;
   fill($("#headline"), 
-    figure(fmtHours(t.hours_requested), "requested", "hours-requested"),
-    figure(fmtHours(t.hours_proposed), "proposed, awaiting a decision", "hours-proposed"),
-    figure(fmtHours(t.hours_accepted), "accepted", "hours-accepted"),
-    figure(fmtHours(t.unmet_hours), "not accepted yet", "unmet-hours"),
-    figure(fmtNumber(t.open_requests), "open requests", "open-requests"),
-    figure(fmtPercent(exchange.totals.remote_share), "of accepted hours given remotely", "remote-share"),
+    figure(fmtHours(sums.hours_requested), t("requested"), "hours-requested"),
+    figure(fmtHours(sums.hours_proposed), t("proposed, awaiting a decision"), "hours-proposed"),
+    figure(fmtHours(sums.hours_accepted), t("accepted"), "hours-accepted"),
+    figure(fmtHours(sums.unmet_hours), t("not accepted yet"), "unmet-hours"),
+    figure(fmtNumber(sums.open_requests), t("open requests"), "open-requests"),
+    figure(fmtPercent(exchange.totals.remote_share), t("of accepted hours given remotely"), "remote-share"),
   );
 }
 
@@ -500,14 +523,14 @@ function renderWorkload(workload, meetings, f, today) {
     cell.open += w.open_requests;
   }
   const max = Math.max(1, ...Object.values(bySecretariat).flatMap((weekly) => Object.values(weekly).flatMap((c) => [c.requested, c.accepted + c.proposed])));
-  const kind = f.kind ? ` (${f.kind === "ict" ? "ICT" : "staff"})` : "";
+  const kind = f.kind ? ` (${f.kind === "ict" ? t("ICT") : t("staff")})` : "";
   const ordered = [...meetings].sort((a, b) => a.start_date.localeCompare(b.start_date));
   fill(body, 
     legend([
-      { label: "requested", colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
-      { label: "accepted", colour: HOURS.accepted.colour },
-      { label: "proposed, awaiting a decision", colour: HOURS.proposed.colour },
-      { label: "governing-body meeting", colour: "#fdf0d5", stroke: "#b45309" },
+      { label: N_("requested"), colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
+      { label: N_("accepted"), colour: HOURS.accepted.colour },
+      { label: N_("proposed, awaiting a decision"), colour: HOURS.proposed.colour },
+      { label: N_("governing-body meeting"), colour: "#fdf0d5", stroke: "#b45309" },
     ]),
     secretariats.length
       ? secretariats.map((s) => {
@@ -515,21 +538,21 @@ function renderWorkload(workload, meetings, f, today) {
           return el(
             "div",
             { class: "weekly-panel", "data-secretariat": s },
-            el("h3", { text: `Asked by ${s}${kind}` }),
-            weeklyChart({ id: `weekly-${s}`, title: `Hours asked by ${s} per week: requested, proposed and accepted`, weeks, byWeek: weekly, max, meetings: ordered, today }),
+            el("h3", { text: t("Asked by {secretariat}", { secretariat: s }) + kind }),
+            weeklyChart({ id: `weekly-${s}`, title: t("Hours asked by {secretariat} per week: requested, proposed and accepted", { secretariat: s }), weeks, byWeek: weekly, max, meetings: ordered, today }),
             details(
-              `The weekly figures of ${s} as a table`,
+              t("The weekly figures of {secretariat} as a table", { secretariat: s }),
               table(
-                `Hours asked by ${s}, per week`,
-                [{ label: "Week of", header: true }, { label: "Requested", num: true }, { label: "Proposed", num: true }, { label: "Accepted", num: true }, { label: "Not accepted", num: true }, { label: "Open requests", num: true }],
+                t("Hours asked by {secretariat}, per week", { secretariat: s }),
+                [{ label: t("Week of"), header: true }, { label: t("Requested"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Not accepted"), num: true }, { label: t("Open requests"), num: true }],
                 weeks.filter((w) => weekly[w]).map((w) => [w, fmtNumber(weekly[w].requested), fmtNumber(weekly[w].proposed), fmtNumber(weekly[w].accepted), fmtNumber(weekly[w].unmet), fmtNumber(weekly[w].open)]),
                 { "data-table": `weekly-${s}` },
               ),
             ),
           );
         })
-      : empty("No support was asked for in these weeks."),
-    el("p", { class: "help", text: "Requested hours are spread evenly over the working days of each request; proposed and accepted hours are shown on the days the people work." }),
+      : empty(t("No support was asked for in these weeks.")),
+    el("p", { class: "help", text: t("Requested hours are spread evenly over the working days of each request; proposed and accepted hours are shown on the days the people work.") }),
   );
 }
 
@@ -538,8 +561,19 @@ async function openRequests(f, today) {
   // decision, or with nothing proposed yet. Windows already over are left to expire.
   const params = { from: today > f.from ? today : f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
   if (params.to && params.to < params.from) return [];
-  const lists = await Promise.all(["matched", "partially_matched", "open"].map((status) => allPages("/v1/workload-requests", { ...params, status })));
-  return lists.flat();
+  const [lists, proposals, offers] = await Promise.all([
+    Promise.all(["matched", "partially_matched", "open"].map((status) => allPages("/v1/workload-requests", { ...params, status }))),
+    allPages("/v1/allocations", { status: "proposed" }),
+    allPages("/v1/capacity-offers", { status: "active" }),
+  ]);
+  // Whose decision each waiting proposal is: the secretariat of the offer it draws on.
+  const offerOwner = new Map(offers.map((o) => [o.id, o.secretariat]));
+  const deciders = new Map();
+  for (const a of proposals) {
+    const owner = offerOwner.get(a.offer_id);
+    if (owner) (deciders.get(a.request_id) || deciders.set(a.request_id, new Set()).get(a.request_id)).add(owner);
+  }
+  return lists.flat().map((r) => ({ ...r, deciders: [...(deciders.get(r.id) || [])].sort() }));
 }
 
 function decisionOrder(a, b) {
@@ -554,73 +588,73 @@ function renderDecisions(requests, today) {
   fill(body, 
     el("p", {
       "data-figure": "decisions-count",
-      text: sorted.length ? `${sorted.length} open request${sorted.length === 1 ? "" : "s"}; ${waiting} with proposals waiting for the offering secretariat.` : "",
+      text: sorted.length ? t(sorted.length === 1 ? "{count} open request; {waiting} with proposals waiting for the offering secretariat." : "{count} open requests; {waiting} with proposals waiting for the offering secretariat.", { count: fmtNumber(sorted.length), waiting: fmtNumber(waiting) }) : "",
     }),
     shown.length
       ? table(
-          "Open requests, soonest first",
-          [{ label: "Request", header: true }, { label: "By" }, { label: "Needed" }, { label: "Hours", num: true }, { label: "Proposed", num: true }, { label: "Accepted", num: true }, { label: "Waiting for" }],
+          t("Open requests, soonest first"),
+          [{ label: t("Request"), header: true }, { label: t("By") }, { label: t("Needed") }, { label: t("Hours"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Waiting for") }],
           shown.map((r) => [
-            el("span", { "data-request": r.id }, r.title, " ", el("span", { class: `tag priority-${r.priority}`, text: r.priority })),
-            `${r.secretariat} · ${r.kind === "ict" ? "ICT" : "staff"}`,
+            el("span", { "data-request": r.id }, el("a", { href: `#/requests/${r.id}`, text: r.title }), " ", el("span", { class: `tag priority-${r.priority}`, text: PRIORITY_LABELS()[r.priority] })),
+            `${r.secretariat} · ${r.kind === "ict" ? t("ICT") : t("staff")}`,
             r.start_date === r.end_date ? shortDate(r.start_date) : `${shortDate(r.start_date)} – ${shortDate(r.end_date)}`,
             fmtNumber(r.hours),
             fmtNumber(r.hours_proposed),
             fmtNumber(r.hours_accepted),
-            r.hours_proposed > 0 ? "a decision on the proposal" : "an offer",
+            r.hours_proposed > 0 ? t("a decision by {secretariats}", { secretariats: (r.deciders || []).join(", ") || "?" }) : t("an offer"),
           ]),
           { id: "decisions-table" },
         )
-      : empty("No open request needs a decision."),
+      : empty(t("No open request needs a decision.")),
     sorted.length > shown.length ? el("p", { class: "help", text: `And ${sorted.length - shown.length} more.` }) : null,
   );
 }
 
 function renderExchange(exchange) {
   const body = $("#exchange .body");
-  const t = exchange.totals;
+  const sums = exchange.totals;
   const max = Math.max(1, ...exchange.by_secretariat.flatMap((b) => [b.hours_given, b.hours_received]));
   const rows = exchange.by_secretariat.flatMap((b) => [
-    { key: `${b.secretariat}-given`, label: `${b.secretariat} gave`, total: b.hours_given, totalText: fmtHours(b.hours_given), values: { given: b.hours_given } },
-    { key: `${b.secretariat}-received`, label: `${b.secretariat} received`, total: b.hours_received, totalText: fmtHours(b.hours_received), values: { received: b.hours_received } },
+    { key: `${b.secretariat}-given`, label: t("{secretariat} gave", { secretariat: b.secretariat }), total: b.hours_given, totalText: fmtHours(b.hours_given), values: { given: b.hours_given } },
+    { key: `${b.secretariat}-received`, label: t("{secretariat} received", { secretariat: b.secretariat }), total: b.hours_received, totalText: fmtHours(b.hours_received), values: { received: b.hours_received } },
   ]);
-  const modeRow = { key: "modes", label: "Accepted hours", total: t.hours_accepted, totalText: fmtHours(t.hours_accepted), values: { remote: t.remote_hours, on_site: t.on_site_hours, travel: t.travel_hours } };
-  const balanceText = (b) => (b.balance > 0 ? `gave ${fmtHours(b.balance)} more than it received` : b.balance < 0 ? `received ${fmtHours(-b.balance)} more than it gave` : "gave as much as it received");
+  const modeRow = { key: "modes", label: t("Accepted hours"), total: sums.hours_accepted, totalText: fmtHours(sums.hours_accepted), values: { remote: sums.remote_hours, on_site: sums.on_site_hours, travel: sums.travel_hours } };
+  const balanceText = (b) => (b.balance > 0 ? t("gave {hours} more than it received", { hours: fmtHours(b.balance) }) : b.balance < 0 ? t("received {hours} more than it gave", { hours: fmtHours(-b.balance) }) : b.hours_given || b.hours_received ? t("gave as much as it received") : t("neither gave nor received accepted hours"));
   fill(body, 
     exchange.by_secretariat.length
       ? [
           el("ul", { class: "plain", id: "balance" }, exchange.by_secretariat.map((b) => el("li", { "data-secretariat": b.secretariat, "data-balance": b.balance }, el("strong", { text: b.secretariat }), ` ${balanceText(b)}.`))),
           stackedBars({
             id: "exchange-chart",
-            title: "Accepted hours each secretariat gave and received",
+            title: t("Accepted hours each secretariat gave and received"),
             rows,
             series: [
-              { key: "given", label: "given", colour: "#1a7f37" },
-              { key: "received", label: "received", colour: "#0b5cad" },
+              { key: "given", label: N_("given"), colour: "#1a7f37" },
+              { key: "received", label: N_("received"), colour: "#0b5cad" },
             ],
             unit: "hours",
             max,
           }),
-          el("h3", { text: `How the support was given: ${fmtPercent(t.remote_share)} remotely` }),
+          el("h3", { text: sums.remote_share === null || sums.remote_share === undefined ? t("How the support was given: no hours accepted yet") : t("How the support was given: {share} remotely", { share: fmtPercent(sums.remote_share) }) }),
           legend(Object.values(MODES)),
           stackedBars({
             id: "modes-chart",
-            title: `Accepted hours given remotely, on site, or on site after travel: ${fmtPercent(t.remote_share)} remotely`,
+            title: t("Accepted hours given remotely, on site, or on site after travel: {share} remotely", { share: fmtPercent(sums.remote_share) }),
             rows: [modeRow],
             series: Object.entries(MODES).map(([key, m]) => ({ key, label: m.label, colour: m.colour })),
             unit: "hours",
           }),
           details(
-            "Who helped whom, as a table",
+            t("Who helped whom, as a table"),
             table(
-              "Hours given, by secretariat",
-              [{ label: "From → to", header: true }, { label: "Accepted", num: true }, { label: "Proposed", num: true }, { label: "Remote", num: true }, { label: "On site", num: true }, { label: "Travel", num: true }],
+              t("Hours given, by secretariat"),
+              [{ label: t("From → to"), header: true }, { label: t("Accepted"), num: true }, { label: t("Proposed"), num: true }, { label: t("Remote"), num: true }, { label: t("On site"), num: true }, { label: t("Travel"), num: true }],
               exchange.pairs.map((p) => [`${p.giver} → ${p.receiver}`, fmtNumber(p.hours_accepted), fmtNumber(p.hours_proposed), fmtNumber(p.remote_hours), fmtNumber(p.on_site_hours), fmtNumber(p.travel_hours)]),
               { id: "exchange-table" },
             ),
           ),
         ]
-      : empty("No hours were given or proposed in these weeks."),
+      : empty(t("No hours were given or proposed in these weeks.")),
   );
 }
 
@@ -633,11 +667,11 @@ function nextMeeting(upcoming, today) {
 function renderNextMeeting(stats, today) {
   const body = $("#next-meeting .body");
   if (!stats) {
-    fill(body, empty("No meeting is scheduled."));
+    fill(body, empty(t("No meeting is scheduled.")));
     return;
   }
   const m = stats.meeting;
-  const t = stats.support.totals;
+  const sums = stats.support.totals;
   const days = Math.round((parseDay(m.start_date) - parseDay(today)) / DAY_MS);
   const when = days > 0 ? `in ${days} day${days === 1 ? "" : "s"}` : "under way";
   fill(body, 
@@ -646,23 +680,23 @@ function renderNextMeeting(stats, today) {
     el(
       "p",
       { "data-figure": "meeting-support" },
-      `Support: ${fmtNumber(t.requests)} request${t.requests === 1 ? "" : "s"}, ${fmtHours(t.hours_requested)} asked, ${fmtHours(t.hours_proposed)} proposed, ${fmtHours(t.hours_accepted)} accepted` +
-        (t.hours_accepted ? ` (${fmtHours(t.remote_hours)} remote, ${fmtHours(t.on_site_hours)} on site, ${fmtHours(t.travel_hours)} after travel).` : "."),
+      `Support: ${fmtNumber(sums.requests)} request${sums.requests === 1 ? "" : "s"}, ${fmtHours(sums.hours_requested)} asked, ${fmtHours(sums.hours_proposed)} proposed, ${fmtHours(sums.hours_accepted)} accepted` +
+        (sums.hours_accepted ? ` (${fmtHours(sums.remote_hours)} remote, ${fmtHours(sums.on_site_hours)} on site, ${fmtHours(sums.travel_hours)} after travel).` : "."),
     ),
     stats.support.requests.length
       ? table(
-          "Support requests for the meeting",
-          [{ label: "Request", header: true }, { label: "Status" }, { label: "Hours", num: true }, { label: "Helpers" }],
+          t("Support requests for the meeting"),
+          [{ label: t("Request"), header: true }, { label: t("Status") }, { label: t("Hours"), num: true }, { label: t("Helpers") }],
           stats.support.requests.map((r) => [
             `${r.title} (${r.secretariat})`,
-            words(r.status),
+            statusLabel(r.status),
             fmtNumber(r.hours),
-            r.helpers.length ? r.helpers.map((h) => `${h.secretariat} ${fmtHours(h.hours)} ${h.status}${h.mode === "travel" ? ", travels" : h.mode === "remote" ? ", remote" : ""}`).join("; ") : "none yet",
+            r.helpers.length ? r.helpers.map((h) => `${h.secretariat} ${fmtHours(h.hours)} ${statusLabel(h.status)}${h.mode === "travel" ? `, ${t("travels")}` : h.mode === "remote" ? `, ${t("remote")}` : ""}`).join("; ") : t("none yet"),
           ]),
           { id: "meeting-requests" },
         )
       : null,
-    el("h3", { text: `Joint activities reported to it (${stats.activities.total})` }),
+    el("h3", { text: t("Joint activities reported to it ({count})", { count: stats.activities.total }) }),
     stats.activities.total
       ? el(
           "div",
@@ -676,7 +710,7 @@ function renderNextMeeting(stats, today) {
             ),
           ]),
         )
-      : empty("No joint activity is reported to it yet."),
+      : empty(t("No joint activity is reported to it yet.")),
   );
 }
 
@@ -684,32 +718,32 @@ function renderActivities(stats) {
   const body = $("#activities .body");
   const statuses = stats.by_status.map((s) => s.status);
   const byStatus = Object.fromEntries(stats.by_status.map((s) => [s.status, s.activities]));
-  const rows = stats.by_theme.map((t) => ({ key: t.theme, label: themeLabel(t.theme), total: t.activities, values: t.by_status }));
+  const rows = stats.by_theme.map((row) => ({ key: row.theme, label: themeLabel(row.theme), total: row.activities, values: row.by_status }));
   const series = statuses.map((s) => ({ key: s, label: s, colour: STATUS_COLOURS[s] }));
-  const leads = stats.by_lead_secretariat.map((l) => `${l.secretariat} ${l.activities}`).join(", ") || "none";
+  const leads = stats.by_lead_secretariat.map((l) => `${l.secretariat} ${l.activities}`).join(", ") || t("none");
   fill(body, 
     el(
       "div",
       { class: "figures" },
-      figure(String(stats.total), "activities in the period", "activities-total"),
-      figure(String(byStatus.ongoing || 0), "ongoing", "activities-ongoing"),
-      figure(String(byStatus.planned || 0), "planned", "activities-planned"),
+      figure(String(stats.total), t("activities in the period"), "activities-total"),
+      figure(String(byStatus.ongoing || 0), t("ongoing"), "activities-ongoing"),
+      figure(String(byStatus.planned || 0), t("planned"), "activities-planned"),
     ),
     legend(series),
-    stackedBars({ id: "activities-chart", title: `Joint activities by theme and status: ${stats.total} in all`, rows, series, unit: "activities" }),
-    el("p", { text: `Lead secretariat: ${leads}.` }),
+    stackedBars({ id: "activities-chart", title: t("Joint activities by theme and status: {count} in all", { count: stats.total }), rows, series, unit: N_("activities") }),
+    el("p", { text: t("Lead secretariat: {leads}.", { leads }) }),
     details(
-      "The figures as a table",
+      t("The figures as a table"),
       table(
-        "Joint activities by theme and status",
-        [{ label: "Theme", header: true }, ...statuses.map((s) => ({ label: s, num: true })), { label: "All", num: true }],
-        stats.by_theme.map((t) => [themeLabel(t.theme), ...statuses.map((s) => String(t.by_status[s])), String(t.activities)]),
+        t("Joint activities by theme and status"),
+        [{ label: t("Theme"), header: true }, ...statuses.map((s) => ({ label: statusLabel(s), num: true })), { label: t("All"), num: true }],
+        stats.by_theme.map((row) => [themeLabel(row.theme), ...statuses.map((s) => String(row.by_status[s])), String(row.activities)]),
       ),
     ),
-    el("h3", { text: "Species most often covered" }),
+    el("h3", { text: t("Species most often covered") }),
     stats.species.length
-      ? el("ol", { id: "species-list" }, stats.species.map((s) => el("li", { "data-species": s.species }, el("i", { text: s.species }), ` — ${s.activities} ${s.activities === 1 ? "activity" : "activities"}`)))
-      : empty("No species in the activities of the period."),
+      ? el("ol", { id: "species-list" }, stats.species.map((s) => el("li", { "data-species": s.species }, el("i", { text: s.species }), ` — ${s.activities === 1 ? t("1 activity") : t("{count} activities", { count: s.activities })}`)))
+      : empty(t("No species in the activities of the period.")),
   );
 }
 
@@ -717,10 +751,10 @@ function renderCapacity(capacity) {
   const body = $("#capacity .body");
   const rows = capacity.by_secretariat.map((s) => ({
     key: s.secretariat,
-    label: `${s.secretariat} offered`,
+    label: t("{secretariat} offered", { secretariat: s.secretariat }),
     outline: s.hours_offered,
     total: s.hours_offered,
-    totalText: `${fmtHours(s.hours_offered)} · ${fmtPercent(s.utilisation)} used`,
+    totalText: t("{hours} · {share} used", { hours: fmtHours(s.hours_offered), share: fmtPercent(s.utilisation) }),
     values: { accepted: s.hours_accepted, proposed: s.hours_proposed },
   }));
   const max = Math.max(1, ...capacity.by_secretariat.map((s) => Math.max(s.hours_offered, s.hours_accepted + s.hours_proposed)));
@@ -728,37 +762,37 @@ function renderCapacity(capacity) {
     capacity.offers.length
       ? [
           legend([
-            { label: "offered", colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
-            { label: "accepted", colour: HOURS.accepted.colour },
-            { label: "proposed", colour: HOURS.proposed.colour },
+            { label: N_("offered"), colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
+            { label: N_("accepted"), colour: HOURS.accepted.colour },
+            { label: N_("proposed"), colour: HOURS.proposed.colour },
           ]),
           stackedBars({
             id: "capacity-chart",
-            title: "Hours each secretariat offered, and how much of it was accepted or proposed",
+            title: t("Hours each secretariat offered, and how much of it was accepted or proposed"),
             rows,
             series: [
-              { key: "accepted", label: "accepted", colour: HOURS.accepted.colour },
-              { key: "proposed", label: "proposed", colour: HOURS.proposed.colour },
+              { key: "accepted", label: N_("accepted"), colour: HOURS.accepted.colour },
+              { key: "proposed", label: N_("proposed"), colour: HOURS.proposed.colour },
             ],
             unit: "hours",
             max,
           }),
           table(
-            "Capacity offers by secretariat",
-            [{ label: "Secretariat", header: true }, { label: "Offers", num: true }, { label: "Offered", num: true }, { label: "Proposed", num: true }, { label: "Accepted", num: true }, { label: "Used", num: true }],
+            t("Capacity offers by secretariat"),
+            [{ label: t("Secretariat"), header: true }, { label: t("Offers"), num: true }, { label: t("Offered"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Used"), num: true }],
             capacity.by_secretariat.map((s) => [s.secretariat, fmtNumber(s.offers), fmtNumber(s.hours_offered), fmtNumber(s.hours_proposed), fmtNumber(s.hours_accepted), fmtPercent(s.utilisation)]),
             { id: "capacity-table" },
           ),
           details(
-            `Each of the ${capacity.offers.length} offers`,
+            t("Each of the {count} offers", { count: capacity.offers.length }),
             table(
-              "Capacity offers",
-              [{ label: "Offer", header: true }, { label: "By" }, { label: "Offered", num: true }, { label: "Accepted", num: true }, { label: "Used", num: true }],
-              capacity.offers.map((o) => [`${o.title}${o.status === "withdrawn" ? " (withdrawn)" : ""}`, `${o.secretariat} · ${o.kind === "ict" ? "ICT" : "staff"}`, fmtNumber(o.hours_offered), fmtNumber(o.hours_accepted), fmtPercent(o.utilisation)]),
+              t("Capacity offers"),
+              [{ label: t("Offer"), header: true }, { label: t("By") }, { label: t("Offered"), num: true }, { label: t("Accepted"), num: true }, { label: t("Used"), num: true }],
+              capacity.offers.map((o) => [`${o.title}${o.status === "withdrawn" ? ` (${t("withdrawn")})` : ""}`, `${o.secretariat} · ${o.kind === "ict" ? t("ICT") : t("staff")}`, fmtNumber(o.hours_offered), fmtNumber(o.hours_accepted), fmtPercent(o.utilisation)]),
             ),
           ),
         ]
-      : empty("No capacity was offered in these weeks."),
+      : empty(t("No capacity was offered in these weeks.")),
   );
 }
 
@@ -767,8 +801,8 @@ function renderUnmetSkills(unmet) {
   fill(body, 
     unmet.skills.length
       ? table(
-          "Skills with the most hours not accepted",
-          [{ label: "Skill", header: true }, { label: "Not accepted", num: true }, { label: "Not even proposed", num: true }, { label: "Requests", num: true }, { label: "Largest requests" }],
+          t("Skills with the most hours not accepted"),
+          [{ label: t("Skill"), header: true }, { label: t("Not accepted"), num: true }, { label: t("Not even proposed"), num: true }, { label: t("Requests"), num: true }, { label: t("Largest requests") }],
           unmet.skills.map((s) => [
             el("span", { "data-skill": s.skill, text: s.skill }),
             fmtNumber(s.unmet_hours),
@@ -778,7 +812,7 @@ function renderUnmetSkills(unmet) {
           ]),
           { id: "unmet-table" },
         )
-      : empty("Every request of the period has its hours accepted."),
+      : empty(t("Every request of the period has its hours accepted.")),
   );
 }
 
