@@ -147,6 +147,9 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
 
     cites_context = await browser.new_context(viewport={"width": 1366, "height": 1000})
     cites = await open_workbench(cites_context, story.base, story.raw("cites"), lang)
+    cms_context = await browser.new_context(viewport={"width": 1366, "height": 1000})
+    cms = await open_workbench(cms_context, story.base, story.raw("cms"), lang)
+    await expect(cms.locator("#my-requests")).to_contain_text(_("You have no open request."))
     decisions = cites.locator("#my-decisions")
     await expect(decisions.get_by_text(_("Nothing is waiting for your decision."))).to_be_visible()
     await no_axe_violations(cites, "an empty workbench")
@@ -163,6 +166,13 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
             start_date=week()[2].isoformat(),
             end_date=week()[3].isoformat(),
         ),
+    )
+    # A third request needs a skill nobody offers: it waits, and CMS sees why.
+    lonely = story.call(
+        "cms",
+        "POST",
+        "/v1/workload-requests",
+        json=ict_request("Satellite uplink", skills=["satellite-uplink"]),
     )
     await story.wait_for_run()
     cards = decisions.locator("li.proposal")
@@ -204,7 +214,30 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     assert decided[first["id"]]["status"] == "accepted"
     assert decided[second["id"]]["status"] == "declined"
     assert decided[second["id"]]["reason"] == "Our engineer is at the Standing Committee that week."
+
+    # The asking side sees both decisions without reloading, and why the third waits.
+    mine = cms.locator("#my-requests")
+    accepted = mine.locator(f'[data-request="{first["id"]}"] [data-status="accepted"]')
+    declined = mine.locator(f'[data-request="{second["id"]}"] [data-status="declined"]')
+    await expect(accepted).to_have_count(1, timeout=SHOWS_WITHIN_MS)
+    await expect(declined).to_contain_text("Standing Committee", timeout=SHOWS_WITHIN_MS)
+    why = mine.locator(f'[data-request="{lonely["id"]}"] details.candidates-box')
+    await why.locator("summary").click()
+    await expect(why.locator('[data-reason="skills"]')).to_contain_text("satellite-uplink")
+    await no_axe_violations(cms, "my requests with the candidates explanation")
+    await why.scroll_into_view_if_needed()
+    await shot(cms, "workbench-candidates.png", lang)
+
+    # Cancelling a request asks first.
+    item = mine.locator(f'[data-request="{lonely["id"]}"]')
+    await item.get_by_role("button", name=_("Cancel the request…")).click()
+    await expect(item.get_by_role("button", name=_("Yes, cancel it"))).to_be_focused()
+    await cms.keyboard.press("Enter")
+    await expect(mine.locator(f'[data-request="{lonely["id"]}"]')).to_have_count(0)
+    cancelled = story.call("cms", "GET", f"/v1/workload-requests/{lonely['id']}")
+    assert cancelled["status"] == "cancelled"
     await cites_context.close()
+    await cms_context.close()
 
 
 async def test_a_proposal_decided_elsewhere_is_refused_with_the_apis_sentence(

@@ -311,6 +311,7 @@ async function refresh(event) {
       allPages("/v1/meetings", { from: today, status: "scheduled", secretariat: f.secretariat }),
       openRequests(f, today),
       loadMyDecisions(),
+      loadMine(),
     ]);
     const next = nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
@@ -1064,6 +1065,213 @@ async function decide(card, allocation, verb, body, title) {
   else $("#my-decisions-title").focus();
 }
 
+// ---- my requests and my offers: status, hours, allocations, and why a request waits ----
+
+const CANDIDATE_REASONS = {
+  kind: N_("offers another kind of support"),
+  skills: N_("lacks the skills {skills}"),
+  same_secretariat: N_("belongs to the asking secretariat itself"),
+  declined: N_("was declined for this request before"),
+  location: N_("is in another place and its people cannot travel"),
+  no_common_working_day: N_("has no working day in common with the request"),
+  offer_withdrawn: N_("was withdrawn"),
+  no_capacity_left: N_("has no hours left on the request's days"),
+};
+
+function groupBy(items, keyOf) {
+  const groups = new Map();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(item);
+  }
+  return groups;
+}
+
+function hoursLine(item, asked) {
+  return t("{asked} {what} · {proposed} proposed · {accepted} accepted", {
+    asked: fmtHours(asked),
+    what: item.total_hours === undefined ? t("requested") : t("offered"),
+    proposed: fmtHours(item.hours_proposed),
+    accepted: fmtHours(item.hours_accepted),
+  });
+}
+
+function allocationLine(a, other) {
+  const parts = [
+    other ? `${other.secretariat} · ${other.title}` : "",
+    fmtHours(a.hours),
+    a.travel ? t("on site, after travel") : "",
+    statusLabel(a.status),
+  ].filter(Boolean);
+  return el(
+    "li",
+    { "data-allocation": a.id, "data-status": a.status },
+    el("a", { href: `#/allocations/${a.id}`, text: parts.join(" · ") }),
+    a.reason ? el("span", { class: "reason", text: ` — ${a.reason}` }) : null,
+  );
+}
+
+function explainCandidate(c) {
+  if (c.eligible) {
+    if (c.hours_proposed || c.hours_accepted) return t("serves it: {proposed} proposed, {accepted} accepted", { proposed: fmtHours(c.hours_proposed), accepted: fmtHours(c.hours_accepted) });
+    return t("could serve it, but its hours on these days go to requests of higher or equal priority");
+  }
+  const sentence = CANDIDATE_REASONS[c.reason];
+  return sentence ? t(sentence, { skills: c.missing_skills.join(", ") }) : words(c.reason || "");
+}
+
+async function showCandidates(box, request) {
+  const body = box.querySelector(".candidates-body");
+  if (body.dataset.loaded) return;
+  body.dataset.loaded = "yes";
+  fill(body, el("p", { class: "help", text: t("Loading…") }));
+  try {
+    const explained = await api(`/v1/workload-requests/${request.id}/candidates`);
+    fill(
+      body,
+      explained.items.length
+        ? el(
+            "ul",
+            { class: "plain candidates" },
+            explained.items.map((c) => el("li", { "data-offer": c.offer_id, "data-reason": c.reason || "eligible" }, el("strong", { text: `${c.secretariat} · ${c.title}` }), `: ${explainCandidate(c)}.`)),
+          )
+        : empty(t("No capacity offer of this kind exists yet.")),
+    );
+  } catch (error) {
+    body.dataset.loaded = "";
+    fill(body, el("p", { class: "error", text: error.message }));
+  }
+}
+
+// An inline "are you sure" for a step that cannot be undone: the first button asks, the
+// second confirms, the third keeps things as they are.
+function confirmAction({ label, question, confirm, describedBy, run }) {
+  const ask = el("button", { type: "button", class: "quiet", "aria-describedby": describedBy, text: label });
+  const box = el(
+    "div",
+    { class: "confirm", hidden: true, role: "group", "aria-label": question },
+    el("p", { text: question }),
+    el("button", { type: "button", class: "danger", "data-action": "confirm", text: confirm }),
+    el("button", { type: "button", class: "quiet", "data-action": "keep", text: t("Keep it") }),
+  );
+  ask.addEventListener("click", () => {
+    box.hidden = false;
+    ask.hidden = true;
+    box.querySelector("[data-action='confirm']").focus();
+  });
+  box.querySelector("[data-action='keep']").addEventListener("click", () => {
+    box.hidden = true;
+    ask.hidden = false;
+    ask.focus();
+  });
+  box.querySelector("[data-action='confirm']").addEventListener("click", run);
+  return [ask, box];
+}
+
+async function closeItem(path, done, errorNode) {
+  try {
+    await send("POST", path, undefined, { idempotencyKey: newIdempotencyKey() });
+    $("#mine-status").textContent = done;
+  } catch (error) {
+    errorNode.textContent = error.message;
+  }
+  await loadMine();
+}
+
+function requestItem(r, allocations, offers) {
+  const titleId = `mine-request-${r.id}`;
+  const error = el("p", { class: "error", role: "alert" });
+  const short = r.hours_proposed + r.hours_accepted < r.hours && ["open", "partially_matched"].includes(r.status);
+  const candidates = short ? el("details", { class: "candidates-box" }, el("summary", { text: t("Why is it not fully served?") }), el("div", { class: "candidates-body", "aria-live": "polite" })) : null;
+  if (candidates) candidates.addEventListener("toggle", () => candidates.open && showCandidates(candidates, r));
+  const closable = ["open", "partially_matched", "matched"].includes(r.status);
+  const [ask, box] = closable
+    ? confirmAction({
+        label: t("Cancel the request…"),
+        question: t("Cancel “{title}”? Its proposals are cancelled too.", { title: r.title }),
+        confirm: t("Yes, cancel it"),
+        describedBy: titleId,
+        run: () => closeItem(`/v1/workload-requests/${r.id}/cancel`, t("Cancelled: {title}.", { title: r.title }), error),
+      })
+    : [null, null];
+  return el(
+    "li",
+    { class: "item", "data-request": r.id, "data-status": r.status },
+    el("h4", { id: titleId }, el("a", { href: `#/requests/${r.id}`, text: r.title }), " ", el("span", { class: "tag", text: statusLabel(r.status) })),
+    el("p", { class: "hours-line", text: `${r.start_date === r.end_date ? shortDate(r.start_date) : `${shortDate(r.start_date)} – ${shortDate(r.end_date)}`} · ${hoursLine(r, r.hours)}` }),
+    allocations.length ? el("ul", { class: "plain allocations" }, allocations.map((a) => allocationLine(a, offers.get(a.offer_id)))) : el("p", { class: "help", text: t("Nothing proposed yet.") }),
+    candidates,
+    ask ? el("div", { class: "actions" }, ask, box) : null,
+    error,
+  );
+}
+
+function offerItem(o, allocations, requests) {
+  const titleId = `mine-offer-${o.id}`;
+  const error = el("p", { class: "error", role: "alert" });
+  const [ask, box] =
+    o.status === "active"
+      ? confirmAction({
+          label: t("Withdraw the offer…"),
+          question: t("Withdraw “{title}”? Its proposals are cancelled; accepted hours stay.", { title: o.title }),
+          confirm: t("Yes, withdraw it"),
+          describedBy: titleId,
+          run: () => closeItem(`/v1/capacity-offers/${o.id}/withdraw`, t("Withdrawn: {title}.", { title: o.title }), error),
+        })
+      : [null, null];
+  return el(
+    "li",
+    { class: "item", "data-offer": o.id, "data-status": o.status },
+    el("h4", { id: titleId }, el("a", { href: `#/offers/${o.id}`, text: o.title }), " ", el("span", { class: "tag", text: statusLabel(o.status) })),
+    el("p", { class: "hours-line", text: `${shortDate(o.start_date)} – ${shortDate(o.end_date)} · ${hoursLine(o, o.total_hours)}` }),
+    allocations.length ? el("ul", { class: "plain allocations" }, allocations.map((a) => allocationLine(a, requests.get(a.request_id)))) : el("p", { class: "help", text: t("Not proposed for any request yet.") }),
+    ask ? el("div", { class: "actions" }, ask, box) : null,
+    error,
+  );
+}
+
+async function loadMine() {
+  const section = $("#mine");
+  if (!me || !me.secretariat) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  const today = document.body.dataset.today;
+  const [requests, offers, allocations] = await Promise.all([
+    allPages("/v1/workload-requests", { secretariat: me.secretariat, from: today }),
+    allPages("/v1/capacity-offers", { secretariat: me.secretariat, from: today }),
+    allPages("/v1/allocations", { secretariat: me.secretariat }),
+  ]);
+  const live = allocations.filter((a) => a.status !== "cancelled");
+  const byRequest = groupBy(live, (a) => a.request_id);
+  const byOffer = groupBy(live, (a) => a.offer_id);
+  const ownRequests = new Set(requests.map((r) => r.id));
+  const ownOffers = new Set(offers.map((o) => o.id));
+  const [otherOffers, otherRequests] = await Promise.all([
+    fetchById("/v1/capacity-offers", requests.flatMap((r) => (byRequest.get(r.id) || []).map((a) => a.offer_id)).filter((id) => !ownOffers.has(id))),
+    fetchById("/v1/workload-requests", offers.flatMap((o) => (byOffer.get(o.id) || []).map((a) => a.request_id)).filter((id) => !ownRequests.has(id))),
+  ]);
+  const offersById = new Map([...offers, ...otherOffers].map((o) => [o.id, o]));
+  const requestsById = new Map([...requests, ...otherRequests].map((r) => [r.id, r]));
+  const shown = (list) => list.filter((x) => !["cancelled", "expired"].includes(x.status)).sort((a, b) => a.start_date.localeCompare(b.start_date) || a.title.localeCompare(b.title));
+  const focused = document.activeElement && $("#mine").contains(document.activeElement) ? document.activeElement.closest("li.item") : null;
+  const focusKey = focused ? focused.dataset.request || focused.dataset.offer : null;
+  fill(
+    $("#my-requests .body"),
+    shown(requests).length ? el("ol", { class: "items" }, shown(requests).map((r) => requestItem(r, byRequest.get(r.id) || [], offersById))) : empty(t("You have no open request.")),
+  );
+  fill(
+    $("#my-offers .body"),
+    shown(offers).length ? el("ol", { class: "items" }, shown(offers).map((o) => offerItem(o, byOffer.get(o.id) || [], requestsById))) : empty(t("You have no current offer.")),
+  );
+  if (focusKey) {
+    const back = $(`#mine [data-request="${focusKey}"] h4 a, #mine [data-offer="${focusKey}"] h4 a`);
+    if (back) back.focus();
+  }
+}
+
 // ---- live: follow the change feed, so proposals and decisions made elsewhere appear ----
 
 async function feedEnd() {
@@ -1084,7 +1292,7 @@ async function poll() {
     else {
       const data = await api("/v1/changes", { after: feedCursor, limit: 1000, types: "allocation,workload_request,capacity_offer" });
       feedCursor = data.next_cursor;
-      if (data.items.length) await loadMyDecisions();
+      if (data.items.length) await Promise.all([loadMyDecisions(), loadMine()]);
     }
     $("#main").dataset.live = "following";
   } catch (error) {
