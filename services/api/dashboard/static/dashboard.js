@@ -312,6 +312,7 @@ async function refresh(event) {
       openRequests(f, today),
       loadMyDecisions(),
       loadMine(),
+      loadSuggestions(),
     ]);
     const next = nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
@@ -1238,6 +1239,8 @@ async function loadMine() {
     return;
   }
   section.hidden = false;
+  const writer = me.scopes.includes("write") || me.scopes.includes("admin");
+  document.querySelectorAll("[data-opens]").forEach((b) => (b.hidden = !writer));
   const today = document.body.dataset.today;
   const [requests, offers, allocations] = await Promise.all([
     allPages("/v1/workload-requests", { secretariat: me.secretariat, from: today }),
@@ -1270,6 +1273,209 @@ async function loadMine() {
     const back = $(`#mine [data-request="${focusKey}"] h4 a, #mine [data-offer="${focusKey}"] h4 a`);
     if (back) back.focus();
   }
+}
+
+// ---- ask and offer: forms that write through the API, each problem shown by its field ----
+
+let suggestions = { skills: [], places: [], meetings: [] };
+
+async function loadSuggestions() {
+  const today = document.body.dataset.today;
+  const [secretariats, meetings, requests, offers] = await Promise.all([
+    api("/v1/secretariats"),
+    allPages("/v1/meetings", { from: today, status: "scheduled" }),
+    api("/v1/workload-requests", { from: today, limit: 200 }),
+    api("/v1/capacity-offers", { from: today, limit: 200 }),
+  ]);
+  const skills = new Set([...requests.items, ...offers.items].flatMap((x) => x.skills));
+  suggestions = {
+    skills: [...skills].sort(),
+    places: [...new Set(secretariats.items.map((s) => s.duty_station).filter(Boolean))].sort(),
+    meetings: meetings.sort((a, b) => a.start_date.localeCompare(b.start_date)),
+  };
+  fill($("#place-suggestions"), suggestions.places.map((p) => el("option", { value: p })));
+}
+
+const REQUEST_FIELDS = () => [
+  { name: "title", label: t("Title"), type: "text", required: true, maxlength: 300 },
+  { name: "kind", label: t("Kind of support"), type: "select", options: [["ict", t("ICT")], ["staff", t("staff")]] },
+  { name: "skills", label: t("Skills"), type: "tags", help: t("Separate skills with commas; the ones already in use are suggested.") },
+  { name: "start_date", label: t("From"), type: "date", required: true },
+  { name: "end_date", label: t("To"), type: "date", required: true },
+  { name: "hours", label: t("Hours needed"), type: "number", required: true, min: 1 },
+  { name: "priority", label: t("Priority"), type: "select", value: "normal", options: ["low", "normal", "high", "critical"].map((p) => [p, PRIORITY_LABELS()[p]]) },
+  { name: "on_site", label: t("The work is done on site"), type: "checkbox" },
+  { name: "location", label: t("Place (UN/LOCODE, e.g. CH GVA)"), type: "place" },
+  { name: "meeting_code", label: t("Meeting"), type: "meeting" },
+  { name: "description", label: t("Description"), type: "textarea" },
+];
+
+const OFFER_FIELDS = () => [
+  { name: "title", label: t("Title"), type: "text", required: true, maxlength: 300 },
+  { name: "kind", label: t("Kind of support"), type: "select", options: [["ict", t("ICT")], ["staff", t("staff")]] },
+  { name: "skills", label: t("Skills"), type: "tags", help: t("Separate skills with commas; the ones already in use are suggested.") },
+  { name: "start_date", label: t("From"), type: "date", required: true },
+  { name: "end_date", label: t("To"), type: "date", required: true },
+  { name: "hours_per_day", label: t("Hours per day"), type: "number", required: true, min: 1, max: 12, value: 8 },
+  { name: "total_hours", label: t("Hours in all"), type: "number", required: true, min: 1 },
+  { name: "location", label: t("Place (UN/LOCODE, e.g. CH GVA)"), type: "place", required: true },
+  { name: "travel_ok", label: t("The people can travel"), type: "checkbox" },
+  { name: "description", label: t("Description"), type: "textarea" },
+];
+
+function fieldControl(prefix, f) {
+  const id = `${prefix}-${f.name}`;
+  const errorId = `${id}-error`;
+  const helpId = f.help ? `${id}-help` : null;
+  const describedBy = [helpId, errorId].filter(Boolean).join(" ");
+  const common = { id, name: f.name, required: f.required || null, "aria-describedby": describedBy };
+  let control;
+  if (f.type === "select") {
+    control = el("select", common, f.options.map(([value, label]) => el("option", { value, text: label, selected: value === f.value || null })));
+  } else if (f.type === "meeting") {
+    control = el("select", common, el("option", { value: "", text: t("none") }), suggestions.meetings.map((m) => el("option", { value: m.code, text: `${m.code} · ${shortDate(m.start_date)}` })));
+  } else if (f.type === "textarea") {
+    control = el("textarea", { ...common, rows: 3 });
+  } else if (f.type === "checkbox") {
+    control = el("input", { ...common, type: "checkbox" });
+  } else if (f.type === "place") {
+    control = el("input", { ...common, type: "text", list: "place-suggestions", autocomplete: "off", spellcheck: "false", maxlength: 6, size: 8 });
+  } else if (f.type === "tags") {
+    control = el("input", { ...common, type: "text", autocomplete: "off", spellcheck: "false" });
+  } else {
+    control = el("input", { ...common, type: f.type, min: f.min ?? null, max: f.max ?? null, maxlength: f.maxlength ?? null, value: f.value ?? null });
+  }
+  const label = el("label", { for: id, text: f.label });
+  const parts = f.type === "checkbox" ? [el("div", { class: "check" }, control, label)] : [label, control];
+  let chips = null;
+  if (f.type === "tags" && suggestions.skills.length) {
+    chips = el(
+      "div",
+      { class: "chips", role: "group", "aria-label": t("Skills in use") },
+      suggestions.skills.slice(0, 24).map((skill) =>
+        el("button", { type: "button", class: "chip", "data-skill": skill, "aria-label": t("Add the skill {skill}", { skill }), text: `+ ${skill}` }),
+      ),
+    );
+    chips.addEventListener("click", (event) => {
+      const skill = event.target.dataset && event.target.dataset.skill;
+      if (!skill) return;
+      const now = control.value.split(",").map((s) => s.trim()).filter(Boolean);
+      if (!now.includes(skill)) control.value = [...now, skill].join(", ");
+    });
+  }
+  return el(
+    "div",
+    { class: `field field-${f.type}`, "data-field": f.name },
+    parts,
+    f.help ? el("p", { id: helpId, class: "help", text: f.help }) : null,
+    chips,
+    el("p", { id: errorId, class: "error field-error" }),
+  );
+}
+
+function formBody(form, fields) {
+  const body = {};
+  for (const f of fields) {
+    const control = form.elements.namedItem(f.name);
+    if (f.type === "checkbox") body[f.name] = control.checked;
+    else if (f.type === "number") body[f.name] = control.value === "" ? null : Number(control.value);
+    else if (f.type === "tags") body[f.name] = control.value.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (f.type === "place") body[f.name] = control.value.trim().toUpperCase() || null;
+    else if (f.type === "meeting") body[f.name] = control.value || null;
+    else body[f.name] = control.value;
+  }
+  return body;
+}
+
+function showFieldErrors(form, problem, fallback) {
+  const alert = form.querySelector(".form-error");
+  const entries = (problem && problem.errors) || [];
+  const general = [];
+  for (const entry of entries) {
+    const name = String(entry.field || "").replace(/^body\.?/, "").split(".")[0];
+    const box = name && form.querySelector(`[data-field="${name}"]`);
+    if (box) {
+      box.querySelector(".field-error").textContent = entry.message;
+      box.querySelector("input, select, textarea").setAttribute("aria-invalid", "true");
+    } else general.push(entry.message);
+  }
+  alert.textContent = [fallback, ...general].join(" ");
+  const first = form.querySelector("[aria-invalid='true']");
+  if (first) first.focus();
+}
+
+function clearErrors(form) {
+  form.querySelectorAll(".field-error").forEach((p) => (p.textContent = ""));
+  form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+  form.querySelector(".form-error").textContent = "";
+}
+
+// One form for a request or an offer. The Idempotency-Key is made when the form is opened and
+// kept until the object exists, so a double click or a retry creates it once.
+function createForm({ id, title, fields, path, submitLabel, done }) {
+  const specs = fields();
+  let idempotencyKey = newIdempotencyKey();
+  const form = el(
+    "form",
+    { id, class: "create-form", "aria-labelledby": `${id}-heading` },
+    el("h3", { id: `${id}-heading`, text: title }),
+    el("p", { class: "help", text: t("Fields marked required must be filled in; the server checks everything else.") }),
+    el("div", { class: "fields" }, specs.map((f) => fieldControl(id, f))),
+    el("p", { class: "error form-error", role: "alert" }),
+    el("div", { class: "actions" }, el("button", { type: "submit", text: submitLabel }), el("button", { type: "button", class: "quiet", "data-action": "close", text: t("Close") })),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (!form.reportValidity()) return;
+    const button = form.querySelector("button[type=submit]");
+    // A second click while the first is on its way does nothing; the key covers retries.
+    if (button.disabled) return;
+    button.disabled = true;
+    const body = { ...formBody(form, specs), secretariat: me.secretariat };
+    for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
+    try {
+      const created = await send("POST", path, body, { idempotencyKey });
+      idempotencyKey = newIdempotencyKey();
+      form.reset();
+      $("#mine-status").textContent = done(created);
+      form.dataset.created = created.id;
+      await loadMine();
+    } catch (error) {
+      // The server answered: the next attempt is a new creation (only a lost answer is retried
+      // with the same key).
+      if (error instanceof Refused) {
+        idempotencyKey = newIdempotencyKey();
+        showFieldErrors(form, error.problem, error.message);
+      }
+      else form.querySelector(".form-error").textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  form.querySelector("[data-action='close']").addEventListener("click", () => closeForms());
+  return form;
+}
+
+function openForm(which) {
+  const box = $("#forms");
+  const form =
+    which === "request"
+      ? createForm({ id: "ask-form", title: t("Ask for support"), fields: REQUEST_FIELDS, path: "/v1/workload-requests", submitLabel: t("Send the request"), done: (r) => t("Requested: {title}.", { title: r.title }) })
+      : createForm({ id: "offer-form", title: t("Offer capacity"), fields: OFFER_FIELDS, path: "/v1/capacity-offers", submitLabel: t("Publish the offer"), done: (o) => t("Offered: {title}.", { title: o.title }) });
+  fill(box, form);
+  box.hidden = false;
+  document.querySelectorAll("[data-opens]").forEach((b) => b.setAttribute("aria-expanded", String(b.dataset.opens === which)));
+  form.querySelector("input, select, textarea").focus();
+}
+
+function closeForms() {
+  const box = $("#forms");
+  const opener = document.querySelector("[data-opens][aria-expanded='true']");
+  fill(box);
+  box.hidden = true;
+  document.querySelectorAll("[data-opens]").forEach((b) => b.setAttribute("aria-expanded", "false"));
+  if (opener) opener.focus();
 }
 
 // ---- live: follow the change feed, so proposals and decisions made elsewhere appear ----
@@ -1317,6 +1523,7 @@ function stopFollowing() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#key-form").addEventListener("submit", onKeySubmit);
+  document.querySelectorAll("[data-opens]").forEach((b) => b.addEventListener("click", () => openForm(b.dataset.opens)));
   $("#filters").addEventListener("submit", refresh);
   $("#forget-key").addEventListener("click", forgetKey);
   if (apiKey()) showBoard();
