@@ -37,6 +37,8 @@ def create_engine(
         # Requests beyond the pool wait their turn in its queue instead.
         max_overflow=0,
         pool_timeout=10,
+        # Errors and their log lines never carry bound values (webhook secrets, key hashes).
+        hide_parameters=True,
         json_serializer=json_text,
         json_deserializer=orjson.loads,
         # JIT compiling costs 30-50 ms and never pays off for these short queries (the stats

@@ -185,20 +185,33 @@ async def _carry_out(
     on_locked: Callable[[], Awaitable[None]] = _nothing,
     queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
-    last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return await _attempt(
                 factory, run_id, attempt, on_locked if attempt == 1 else _nothing, queue
             )
         except Exception as exc:
+            # The run's error is read by every read key: a sentence for people, never the
+            # exception's text (it may quote rows or statements). The log names the type.
             if not _retryable(exc):
-                await _fail(factory, run_id, f"{type(exc).__name__}: {exc}", queue)
+                log.warning(
+                    "matching run failed",
+                    extra={"run_id": str(run_id), "error_type": type(exc).__name__},
+                )
+                await _fail(
+                    factory, run_id, "The run failed on an unexpected error; it is logged.", queue
+                )
                 raise
-            last_error = f"{type(exc).__name__}: {exc}"
-            log.info("matching run %s attempt %d rolled back: %s", run_id, attempt, last_error)
+            log.info(
+                "matching run attempt rolled back",
+                extra={"run_id": str(run_id), "attempt": attempt, "error_type": type(exc).__name__},
+            )
     return await _fail(
-        factory, run_id, f"gave up after {MAX_ATTEMPTS} attempts: {last_error}", queue
+        factory,
+        run_id,
+        f"The run gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the same"
+        " requests and offers. It runs again on the next change.",
+        queue,
     )
 
 
