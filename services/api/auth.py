@@ -16,7 +16,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Unauthorized
-from shared.keys import repository as key_rows
 from shared.keys import service as keys
 from shared.policy import Principal, require_scope
 
@@ -112,7 +111,7 @@ class KeyCache:
                 if self._issued is None or time.monotonic() - self._issued_at > DIRECTORY_REFRESH:
                     self.lookups += 1
                     async with sessions() as session:
-                        self._issued = await key_rows.active_key_hashes(session)
+                        self._issued = await keys.active_key_hashes(session)
                     self._issued_at = time.monotonic()
         return self._issued is not None and key_hash not in self._issued
 

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
 from shared.config import Settings
-from shared.errors import BadRequest, ServiceUnavailable
+from shared.errors import BadRequest, ServiceUnavailable, Unprocessable
+from shared.types import CONTROL_CHARACTERS
 
 # GET and HEAD only read (a key's last-use stamp is one statement of its own): their
 # statements run without BEGIN/COMMIT, two round trips fewer per request.
@@ -107,5 +108,33 @@ async def reject_unknown_query(request: Request) -> None:
             errors=[
                 {"field": f"query.{name}", "message": "unknown parameter", "type": "unknown"}
                 for name in unknown
+            ],
+        )
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """A path or query value holding NUL or another control character is a 422 naming it:
+    no identifier, code or filter has one, and PostgreSQL cannot even compare NUL."""
+    bad = [
+        f"path.{name}"
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value)
+    ]
+    bad += [
+        f"query.{name}"
+        for name, value in request.query_params.multi_items()
+        if CONTROL_CHARACTERS.search(name) or CONTROL_CHARACTERS.search(value)
+    ]
+    if bad:
+        fields = sorted(set(bad))
+        raise Unprocessable(
+            f"The request has invalid fields: {', '.join(fields)}",
+            errors=[
+                {
+                    "field": field,
+                    "message": "must not contain control characters",
+                    "type": "control_characters",
+                }
+                for field in fields
             ],
         )

@@ -6,13 +6,14 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from services.api import problems
+from services.api import openapi, problems
 from services.api.auth import KeyCache
-from services.api.deps import reject_unknown_query
+from services.api.deps import refuse_control_characters, reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
 from services.api.ratelimit import RateLimiter
 from services.api.routers import (
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # operationIds are the route functions' names: list_activities, upsert_request...
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -116,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
-    for router in (
+    v1_routers = (
         secretariats.router,
         calendars.router,
         meetings.router,
@@ -131,6 +134,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks.router,
         stats.router,
         forecast.router,
-    ):
-        app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
+    )
+    for router in v1_routers:
+        app.include_router(
+            router,
+            prefix="/v1",
+            dependencies=[Depends(refuse_control_characters), Depends(reject_unknown_query)],
+        )
+    routes = openapi.routes_of(
+        [("", health.router), ("", dashboard.router), *(("/v1", r) for r in v1_routers)]
+    )
+    build_document = app.openapi
+
+    def exact_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build_document()
+            openapi.unique_operation_ids(document)
+            app.openapi_schema = openapi.refine(document, routes)
+        return app.openapi_schema
+
+    app.openapi = exact_openapi  # type: ignore[method-assign]
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -114,16 +115,37 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return problem_response(422, f"The request has invalid fields: {fields}", errors=errors)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app answers on this request's path, as its OpenAPI document lists
+    them (RFC 9110: a 405 names them all, though each method of a path is a route of its
+    own and the router only knows the one it tried)."""
+    state = request.app.state
+    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(state, "path_methods", None)
+    if templates is None:
+        templates = [
+            (
+                re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"),
+                sorted(method.upper() for method in item),
+            )
+            for path, item in request.app.openapi()["paths"].items()
+        ]
+        state.path_methods = templates
+    path = request.url.path
+    return sorted({m for pattern, methods in templates if pattern.match(path) for m in methods})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such route."
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         detail = "The request body is not valid JSON (UTF-8)."
     if exc.status_code == 405:
         detail = "This method is not allowed on this route."
-    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(exc.status_code, detail, headers=headers or None)
 
 
 def unhandled_response(exc: BaseException, route: str) -> Response:
