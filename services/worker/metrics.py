@@ -11,7 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from shared.db import session_scope
-from shared.health import repository as health
+from shared.health import service as health
 from shared.metrics import add_process_collectors
 
 log = logging.getLogger("tandem.worker.metrics")

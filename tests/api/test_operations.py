@@ -108,8 +108,12 @@ async def test_metrics_label_full_templates_static_files_and_docs_and_show_the_p
         assert f"\n{series}" in text, series
 
 
-async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
-    missing = await client.get("/v1/nothing-here")
+async def test_unknown_route_and_wrong_method_are_problems(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    # Without a key even an unknown /v1 route is a 401: the key is checked first.
+    assert (await client.get("/v1/nothing-here")).status_code == 401
+    missing = await client.get("/v1/nothing-here", headers=keys.cites_read)
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["status"] == 404
@@ -118,8 +122,10 @@ async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncCl
     assert wrong.headers["content-type"] == "application/problem+json"
 
 
-async def test_body_over_one_mebibyte_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/activities", content=b"x" * (1024 * 1024 + 1))
+async def test_body_over_one_mebibyte_is_refused(client: httpx.AsyncClient, keys: Keys) -> None:
+    response = await client.post(
+        "/v1/activities", content=b"x" * (1024 * 1024 + 1), headers=keys.cites
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert "1048576" in response.json()["detail"]

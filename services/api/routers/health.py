@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from services.api.problems import problem_response
-from shared.health.repository import migration_revision
+from shared.health.service import migration_revision
 from shared.migrate import head_revision
 
 router = APIRouter(tags=["operations"])

@@ -33,5 +33,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def prune(ctx: dict[str, Any]) -> int:
     """webhooks.prune (cron): forget old events, deliveries and attempts."""
-    async with session_scope(ctx["session_factory"]) as session:
+    async with session_scope(ctx["session_factory"], ctx.get("redis")) as session:
         return await delivery.prune(session, ctx["settings"].changes_retention_days)
