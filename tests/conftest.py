@@ -190,7 +190,7 @@ def live_api(
         except httpx.HTTPError:
             return False
 
-    if not wait_for(ready, timeout=30):
+    if not wait_for(ready, timeout=120):
         stop_process(proc)
         raise RuntimeError(f"API process did not start: {log.read_text()}")
     yield base
