@@ -114,9 +114,7 @@ def allowed_methods(request: Request) -> list[str]:
     them (RFC 9110: a 405 names them all, though each method of a path is a route of its
     own and the router only knows the one it tried)."""
     state = request.app.state
-    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
-        state, "path_methods", None
-    )
+    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(state, "path_methods", None)
     if templates is None:
         templates = [
             (
