@@ -23,6 +23,8 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/secretariats/{code}/closures"): "write",
     ("DELETE", "/v1/secretariats/{code}/closures/{day}"): "write",
     ("GET", "/v1/secretariats/{code}/calendar"): "read",
+    ("GET", "/v1/forecast/meetings/{meeting}"): "read",
+    ("GET", "/v1/forecast/shortfall"): "read",
     ("GET", "/v1/meetings"): "read",
     ("POST", "/v1/meetings"): "write",
     ("PUT", "/v1/meetings/by-ref/{source}/{ext_id}"): "write",

@@ -45,8 +45,7 @@ async def list_duty_stations(session: SessionDep, _key: ReadKey) -> Response:
     "/duty-stations/{locode}",
     summary="Set a duty station's country and subdivision (admin); matching runs again",
     response_model=DutyStationRead,
-    responses=problems(),
-    status_code=200,
+    responses={**problems(), 201: {"description": "Created", "model": DutyStationRead}},
 )
 async def put_duty_station(
     locode: StationCode, body: DutyStationWrite, session: SessionDep, _key: AdminKey

@@ -871,7 +871,7 @@ function problemSentence(problem, status) {
     unauthorized: t("This key is unknown or has been revoked."),
     "precondition-failed": t("Someone changed this in the meantime; the list has been reloaded."),
     "idempotency-key-reused": t("This was already sent with other values."),
-    "rate-limited": t("Too many requests at once; try again in a moment."),
+    "too-many-requests": t("Too many requests at once; try again in a moment."),
   };
   const own = sentences[slug] || t("The server refused this ({status}).", { status });
   const detail = problem && problem.detail ? problem.detail : "";
