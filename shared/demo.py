@@ -7,13 +7,15 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared import crud, demo_history
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
 from shared.allocations.proposals import ProposalIn, apply_proposals
+from shared.calendars import service as calendars
+from shared.forecast import service as forecast
+from shared.matching import repository as matching
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
 from shared.models import Allocation, MatchingRun, Meeting
@@ -377,13 +379,10 @@ async def _seed_support(
             offer = await offers.create(session, admin, data_o)
             created["capacity_offers"] += 1
         offer_ids.append(offer.id)
-    if created["workload_requests"] < len(asks) or await session.scalar(
-        select(func.count()).select_from(Allocation)
-    ):
+    if created["workload_requests"] < len(asks) or await crud.count(session, Allocation):
         return
     run = MatchingRun(trigger="demo data: example proposals", status="succeeded")
-    session.add(run)
-    await session.flush()
+    await matching.add_run(session, run)
     diff = await apply_proposals(
         session, run.id, demo_proposals(today, request_ids, offer_ids), actor="seed-demo"
     )
@@ -392,7 +391,7 @@ async def _seed_support(
 
 async def is_empty(session: AsyncSession) -> bool:
     """True when no meeting exists yet (a fresh deployment)."""
-    return (await session.scalar(select(func.count()).select_from(Meeting))) == 0
+    return await crud.count(session, Meeting) == 0
 
 
 async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[str, int]:
@@ -422,4 +421,23 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[st
         )
         created["activities"] += made
     await _seed_support(session, admin, today, created)
+    await _seed_history(session, admin, today)
     return created
+
+
+async def _seed_history(session: AsyncSession, admin: Principal, today: date) -> None:
+    """Illustrative past meetings with their requests, and year-end closures (see
+    shared/demo_history.py); counted apart from the demo set proper."""
+    past, asks = demo_history.history(today)
+    for raw in past:
+        data = MeetingWrite.model_validate(raw)
+        await meetings.upsert_by_ref(
+            session,
+            admin,
+            data.secretariat,
+            demo_history.HISTORY_SOURCE,
+            raw["code"].replace(" ", "-"),
+            data,
+        )
+    await forecast.add_past_requests(session, demo_history.HISTORY_SOURCE, asks)
+    await calendars.ensure_closures(session, demo_history.year_end_closures(today))

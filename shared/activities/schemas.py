@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.meetings.schemas import MeetingRead
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import (
     Day,
     ExternalRef,
@@ -52,7 +52,7 @@ EXAMPLE: dict[str, Any] = {
     "status": "ongoing",
     "start_date": "2011-01-01",
     "end_date": "2014-12-31",
-    "meeting_codes": ["CITES SC61", "CMS CoP10"],
+    "meeting_codes": ["CITES SC81"],
     "tags": ["elephants"],
 }
 
@@ -101,9 +101,10 @@ class ActivityWrite(InputModel):
         return self
 
 
-class ActivityUpdate(InputModel):
+class ActivityUpdate(MergePatch):
     """A JSON merge patch of an activity's writable fields."""
 
+    document = ActivityWrite
     model_config = {"json_schema_extra": {"examples": [{"status": "completed"}]}}
 
     title: Title | None = None

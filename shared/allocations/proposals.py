@@ -10,17 +10,17 @@ leaving the previous proposals intact; the caller rolls back and runs again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, crud, events, history
+from shared import changes, events, history
 from shared.allocations import figures, rules
 from shared.allocations import repository as repo
-from shared.allocations.repository import ALLOCATIONS, Pair
+from shared.allocations.repository import Pair
 from shared.allocations.service import drop
 from shared.errors import Conflict
 from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
@@ -118,6 +118,7 @@ async def _check(
     offer_rows: dict[uuid.UUID, CapacityOffer],
     request_rows: dict[uuid.UUID, WorkloadRequest],
     working_weekdays: frozenset[int] | None,
+    days_off: Mapping[str, frozenset[date]] | None = None,
 ) -> None:
     """ProposalsRejected unless every proposal is eligible and the set fits every limit."""
     offer_ids = {o for _, o in wanted}
@@ -142,7 +143,11 @@ async def _check(
         if why is not None:
             raise _reject(pair, why)
         weekdays = working_weekdays if working_weekdays is not None else frozenset(range(7))
-        outside = rules.outside_windows(request, offer, [d for d, _ in p.days], weekdays)
+        closed = set(offer.unavailable_dates or [])
+        if days_off:
+            closed |= days_off.get(request.secretariat_code, frozenset())
+            closed |= days_off.get(offer.secretariat_code, frozenset())
+        outside = rules.outside_windows(request, offer, [d for d, _ in p.days], weekdays, closed)
         if outside:
             raise _reject(pair, f"{outside[0].isoformat()} is outside the common working days")
         for day, hours in p.days:
@@ -178,23 +183,25 @@ def _same(allocation: Allocation, p: ProposalIn) -> bool:
 
 
 async def _insert(
-    session: AsyncSession, run_id: uuid.UUID | None, p: ProposalIn, actor: str
-) -> Allocation:
-    allocation = await crud.insert(
-        session,
-        ALLOCATIONS,
-        {
-            "request_id": p.request_id,
-            "offer_id": p.offer_id,
-            "hours": p.hours,
-            "travel": p.travel,
-            "matching_run_id": run_id,
-            "days": [AllocationDay(day=d, hours=h) for d, h in sorted(p.days)],
-        },
+    session: AsyncSession, run_id: uuid.UUID | None, new: list[ProposalIn], actor: str
+) -> list[uuid.UUID]:
+    """Insert new proposals, each with its change, history entry and event; their ids."""
+    shown = await repo.insert_proposed(
+        session, run_id, ((p.request_id, p.offer_id, p.hours, p.travel, p.days) for p in new)
     )
-    await history.created(session, ALLOCATIONS, allocation, actor, action="proposed")
-    await events.emit(session, "allocation.proposed", repo.to_api(allocation))
-    return allocation
+    for allocation in shown:
+        await changes.record(session, "allocation", allocation["id"], "create", 1, allocation)
+        await history.record(
+            session,
+            "allocation",
+            allocation["id"],
+            1,
+            "proposed",
+            actor,
+            history.diff(None, allocation),
+        )
+        await events.emit(session, "allocation.proposed", allocation)
+    return [a["id"] for a in shown]
 
 
 async def _change(
@@ -248,6 +255,7 @@ async def apply_proposals(
     *,
     actor: str = history.MATCHING_ACTOR,
     working_weekdays: frozenset[int] | None = None,
+    days_off: Mapping[str, frozenset[date]] | None = None,
 ) -> ProposalDiff:
     """Replace every proposed allocation by `proposals`, in the caller's transaction.
 
@@ -257,8 +265,9 @@ async def apply_proposals(
     makes are removed (history `dropped`, change feed `delete`); the others are inserted
     (history `proposed`, event `allocation.proposed`). The figures of every request and
     offer touched follow. Raises ProposalsRejected (nothing written) when the set does not
-    fit the current data, ValueError when a proposal is malformed. `working_weekdays`,
-    when given, is checked too.
+    fit the current data, ValueError when a proposal is malformed. `working_weekdays` and
+    each secretariat's `days_off`, when given, are checked too (and every offer's
+    unavailable dates, always).
     """
     wanted = _shape(proposals)
     why = f"matching run {run_id}" if run_id else "matching"
@@ -268,8 +277,23 @@ async def apply_proposals(
     current = await repo.live(session, statuses=("proposed",), lock=True)
     if any(a.offer_id not in offer_rows or a.request_id not in request_rows for a in current):
         raise ProposalsRejected("The proposals in force changed while writing: run again.")
-    await _check(session, wanted, offer_rows, request_rows, working_weekdays)
+    await _check(session, wanted, offer_rows, request_rows, working_weekdays, days_off)
 
+    # Every change, history entry and event below goes in with one statement per kind.
+    async with changes.deferred(session):
+        return await _write(session, run_id, wanted, current, offer_rows, request_rows, actor, why)
+
+
+async def _write(
+    session: AsyncSession,
+    run_id: uuid.UUID | None,
+    wanted: dict[Pair, ProposalIn],
+    current: Sequence[Allocation],
+    offer_rows: dict[uuid.UUID, CapacityOffer],
+    request_rows: dict[uuid.UUID, WorkloadRequest],
+    actor: str,
+    why: str,
+) -> ProposalDiff:
     diff = ProposalDiff()
     touched_offers: set[uuid.UUID] = set()
     touched_requests: set[uuid.UUID] = set()
@@ -287,18 +311,30 @@ async def apply_proposals(
         else:
             diff.changed.append(ProposalChange(allocation.id, *pair, p.hours, allocation.hours))
             await _change(session, allocation, run_id, p, actor, why)
-    for pair, p in sorted(wanted.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
-        if pair in in_force:
-            continue
-        touched_requests.add(pair[0])
-        touched_offers.add(pair[1])
-        allocation = await _insert(session, run_id, p, actor)
-        diff.added.append(ProposalChange(allocation.id, *pair, p.hours, 0))
+    new = [
+        p
+        for pair, p in sorted(wanted.items(), key=lambda item: (str(item[0][0]), str(item[0][1])))
+        if pair not in in_force
+    ]
+    for p, allocation_id in zip(new, await _insert(session, run_id, new, actor), strict=True):
+        touched_requests.add(p.request_id)
+        touched_offers.add(p.offer_id)
+        diff.added.append(ProposalChange(allocation_id, p.request_id, p.offer_id, p.hours, 0))
 
+    offer_hours = await repo.figures_by_offer(session, touched_offers)
     for offer_id in _ids(touched_offers):
-        await figures.update_offer(session, offer_rows[offer_id], actor=actor, reason=why)
+        await figures.update_offer(
+            session, offer_rows[offer_id], actor=actor, reason=why, hours=offer_hours[offer_id]
+        )
+    request_hours = await repo.figures_by_request(session, touched_requests)
     for request_id in _ids(touched_requests):
-        await figures.update_request(session, request_rows[request_id], actor=actor, reason=why)
+        await figures.update_request(
+            session,
+            request_rows[request_id],
+            actor=actor,
+            reason=why,
+            hours=request_hours[request_id],
+        )
     return diff
 
 

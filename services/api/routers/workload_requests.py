@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import date as date_type
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -45,6 +46,7 @@ CandidateReason = Literal[
     "declined",
     "location",
     "no_common_working_day",
+    "days_off",
     "offer_withdrawn",
     "no_capacity_left",
 ]
@@ -209,6 +211,15 @@ async def request_history(
     return page_response(items, next_cursor)
 
 
+class DayOffRead(BaseModel):
+    date: date_type
+    side: Literal["request", "offer"] = Field(
+        description="whose day off: the request's secretariat or the offer's (or its people)"
+    )
+    reason: Literal["public_holiday", "closure", "unavailable"]
+    name: str = Field(examples=["Genevan Fast"])
+
+
 class CandidateRead(BaseModel):
     offer_id: uuid.UUID
     secretariat: str
@@ -218,6 +229,10 @@ class CandidateRead(BaseModel):
         description="The first rule that excludes the offer (null when eligible)"
     )
     missing_skills: list[str]
+    days_off: list[DayOffRead] = Field(
+        default_factory=list,
+        description="With reason `days_off`: the common working weekdays and what closes each",
+    )
     travel: bool
     hours_proposed: int
     hours_accepted: int
