@@ -53,6 +53,10 @@ def _parse(value: Any, kind: type) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError("integer expected")
         return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError("string expected")
+        return value
     raise ValueError("unsupported cursor part")
 
 

@@ -27,6 +27,7 @@ from services.api.routers import (
     meetings,
     secretariats,
     stats,
+    taxa,
     webhooks,
     workload_requests,
 )
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         batch.router,
         webhooks.router,
         stats.router,
+        taxa.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
     return app

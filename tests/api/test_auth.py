@@ -76,6 +76,11 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/webhooks/{webhook_id}"): "admin",
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "admin",
     ("POST", "/v1/webhooks/{webhook_id}/test"): "admin",
+    ("GET", "/v1/taxa"): "read",
+    ("GET", "/v1/taxa/{taxon_id}"): "read",
+    ("POST", "/v1/taxa:import"): "admin",
+    ("GET", "/v1/listings/discrepancies"): "read",
+    ("GET", "/v1/listings/discrepancies/counts"): "read",
 }
 
 _PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
@@ -103,6 +108,7 @@ def _concrete(path: str) -> str:
         "offer_id",
         "allocation_id",
         "webhook_id",
+        "taxon_id",
     ):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))
     return path
