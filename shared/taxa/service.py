@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.config import get_settings
 from shared.errors import NotFound, Unprocessable
 from shared.pagination import decode_cursor, split_page
 from shared.taxa import compare, repository
@@ -232,12 +233,14 @@ async def get(session: AsyncSession, taxon_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def resolve_names(
-    session: AsyncSession, names: list[str], conventions: tuple[str, ...]
+    session: AsyncSession, names: list[str], conventions: tuple[str, ...] | None = None
 ) -> list[dict[str, Any]]:
     """What each name stands for in each convention's taxonomy (through synonyms, any case
-    and spacing), in the order given."""
+    and spacing), in the order given (conventions: those of the settings by default)."""
     if not names:
         return []
+    if conventions is None:
+        conventions = get_settings().taxa_convention_codes
     keys = {name: name_key(name) for name in names}
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for r in await repository.resolve(session, sorted(set(keys.values())), list(conventions)):
