@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats bench-forecast clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -16,10 +16,10 @@ help: ## list the targets
 	.tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
-install: .venv/.synced ## install the locked dependencies into .venv
+install: .venv/.synced ## install the locked dependencies into .venv (with the embedded servers)
 
 browser-deps: ## Debian's chromium for the dashboard's browser test, when it is missing
 	.ci/browser-deps
@@ -55,6 +55,9 @@ bench-matching: install ## matching engine at four scales against a reference LP
 
 bench-matching-runs: install ## matching runs end to end on PostgreSQL and time to proposal (see README)
 	$(UV) run --frozen python -m bench.matching_runs $(BENCH_ARGS)
+
+bench-forecast: install ## rolling-origin backtest of the meeting forecast against two baselines (see README)
+	$(UV) run --frozen python -m bench.forecast $(BENCH_ARGS)
 
 bench-integration: install ## change-feed read throughput and commit-to-webhook lag (see docs/integration.md)
 	$(UV) run --frozen python -m bench.integration

@@ -30,10 +30,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud, queue
+from shared.db.integrity import conflict_for
 from shared.errors import AppError, Conflict, PayloadTooLarge, Unprocessable
 from shared.policy import Principal
 from shared.schemas import validate_document
@@ -186,7 +187,8 @@ async def _upsert_one(
     except AppError as exc:
         return ItemResult(index, ref, "error", error=exc)
     except DBAPIError as exc:
-        conflict = Conflict(
+        unique = conflict_for(exc, spec.resource.label) if isinstance(exc, IntegrityError) else None
+        conflict = unique or Conflict(
             f"The {spec.resource.label} conflicts with stored data "
             f"({type(exc.orig).__name__ if exc.orig else 'database error'}); "
             "check the item against the current state and send it again."

@@ -89,17 +89,22 @@ async def update(
     return True
 
 
+async def advisory_lock(session: AsyncSession, key: str) -> None:
+    """Serialise the transactions that write one natural key (held until commit or rollback).
+
+    Taken before the check that the key is free, so of two concurrent creates of the same
+    code or reference the second sees the first's row (READ COMMITTED: a fresh snapshot per
+    statement) and answers 409, instead of both passing the check and one hitting the
+    unique index.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
 async def lock_external_ref(
     session: AsyncSession, res: Resource[Any], source: str, ext_id: str
 ) -> None:
     """Serialise writers of one external reference (two sync jobs upserting it at once)."""
-    await session.execute(
-        select(
-            func.pg_advisory_xact_lock(
-                func.hashtextextended(f"{res.feed_type}:{source}:{ext_id}", 0)
-            )
-        )
-    )
+    await advisory_lock(session, f"{res.feed_type}:{source}:{ext_id}")
 
 
 async def find_by_external_ref(
@@ -116,14 +121,17 @@ async def find_by_external_ref(
 async def ensure_external_ref_free(
     session: AsyncSession, res: Resource[Any], ref: dict[str, str] | None, own_id: uuid.UUID | None
 ) -> None:
-    """409 when another object of this type already carries the reference."""
+    """409 when another object of this type already carries the reference; the reference's
+    lock is held from here to the end of the transaction."""
     if ref is None:
         return
+    await lock_external_ref(session, res, ref["source"], ref["id"])
     other = await find_by_external_ref(session, res, ref["source"], ref["id"])
     if other is not None and other.id != own_id:
         raise Conflict(
             f"Another {res.label} ({other.id}) has external_ref {ref['source']}/{ref['id']}; "
             f"use PUT {res.path}/by-ref/{ref['source']}/{ref['id']} to update it.",
+            field="external_ref",
             existing_id=str(other.id),
         )
 

@@ -56,5 +56,7 @@ def configure_logging(level: str, process_name: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Alembic speaks only while it migrates (shared.migrate raises it to INFO then).
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     # Requests are logged once, by the API's own middleware, with their request id.
     logging.getLogger("uvicorn.access").disabled = True

@@ -32,7 +32,7 @@ from tests.servers import (
 )
 
 # Tables whose rows a test may create; emptied after each test. Secretariats are reset.
-KEEP_TABLES = {"alembic_version", "secretariat"}
+KEEP_TABLES = {"alembic_version", "secretariat", "duty_station"}
 
 
 def _asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -124,6 +124,11 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
         statements = ["SET LOCAL session_replication_role = replica"]
         statements += [f'DELETE FROM "{t}"' for t in to_empty]
         statements.append("DELETE FROM secretariat WHERE code NOT IN ('CITES', 'CMS')")
+        statements.append("DELETE FROM duty_station WHERE locode NOT IN ('CH GVA', 'DE BON')")
+        statements.append(
+            "UPDATE duty_station SET country = left(locode, 2), "
+            "subdivision = CASE locode WHEN 'CH GVA' THEN 'GE' ELSE 'NW' END"
+        )
         # Sequences start again too (feed positions, identities), as after a fresh migration.
         statements.append(
             "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n"

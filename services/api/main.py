@@ -19,9 +19,11 @@ from services.api.routers import (
     allocations,
     api_keys,
     batch,
+    calendars,
     capacity_offers,
     changes,
     dashboard,
+    forecast,
     health,
     matching,
     meetings,
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     for router in (
         secretariats.router,
+        calendars.router,
         meetings.router,
         activities.router,
         api_keys.router,
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         batch.router,
         webhooks.router,
         stats.router,
+        forecast.router,
         taxa.router,
     ):
         app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])

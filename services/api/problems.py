@@ -8,9 +8,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from shared.db.integrity import conflict_for
 from shared.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,15 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
 
 
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    """A unique index that fired despite the services' checks: 409 naming the field."""
+    assert isinstance(exc, IntegrityError)
+    conflict = conflict_for(exc)
+    if conflict is None:
+        return await _unhandled(request, exc)
+    return await _app_error(request, conflict)
+
+
 async def _unhandled(_request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(500, "An unexpected error occurred; it has been logged.")
@@ -130,4 +141,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -31,6 +31,7 @@ def to_api(o: Any) -> dict[str, Any]:
         "total_hours": o.total_hours,
         "location": o.location,
         "travel_ok": o.travel_ok,
+        "unavailable_dates": list(o.unavailable_dates or []),
         "external_ref": crud.external_ref(o),
         "status": o.status,
         "hours_proposed": o.hours_proposed,

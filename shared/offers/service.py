@@ -34,6 +34,7 @@ def _writable(o: CapacityOffer) -> dict[str, Any]:
     for key in ("created_at", "updated_at"):
         body.pop(key)
     body = {k: v for k, v in body.items() if v is not None}
+    body["unavailable_dates"] = [d.isoformat() for d in body.get("unavailable_dates", [])]
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in body.items()}
 
 
@@ -50,6 +51,7 @@ def _columns(data: CapacityOfferWrite) -> dict[str, Any]:
         "total_hours": data.total_hours,
         "location": data.location,
         "travel_ok": data.travel_ok,
+        "unavailable_dates": data.unavailable_dates,
         "external_source": data.external_ref.source if data.external_ref else None,
         "external_id": data.external_ref.id if data.external_ref else None,
     }
@@ -102,6 +104,12 @@ async def _check_accepted(
         raise _conflict(
             f"{per_day[busiest]} hours are accepted on {busiest.isoformat()}, over hours_per_day",
             field="hours_per_day",
+        )
+    away = sorted(set(per_day) & set(changed.unavailable_dates))
+    if away:
+        raise _conflict(
+            f"hours are accepted on {away[0].isoformat()}, now an unavailable date",
+            field="unavailable_dates",
         )
     outside = sorted(d for d in per_day if not changed.start_date <= d <= changed.end_date)
     if outside:

@@ -14,8 +14,6 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db.compiled import driver_connection
-
 _UPSERT = """
 INSERT INTO taxon_concept AS t (
     id, convention, source_id, full_name, author_year, rank, name_status, kingdom, phylum,
@@ -57,7 +55,17 @@ CONCEPT_FIELDS = (
 
 
 async def _conn(session: AsyncSession) -> asyncpg.Connection:
-    return await driver_connection(session)
+    """The asyncpg connection under `session`, inside the session's transaction if it has one
+    (read sessions autocommit)."""
+    connection = await session.connection()
+    # Public: the pooled connection, its DBAPI adapter and the asyncpg connection under it.
+    pooled: Any = connection.sync_connection.connection  # type: ignore[union-attr]
+    driver: asyncpg.Connection = pooled.driver_connection
+    if not pooled.dbapi_connection.autocommit and not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its own first statement: one
+        # statement through it first, so ours run inside the transaction it commits.
+        await connection.exec_driver_sql("SELECT 1")
+    return driver
 
 
 async def upsert_concepts(

@@ -8,10 +8,14 @@ dump is better protected as a whole (database access control, encrypted backups)
 secret is shown once, in the response that creates the subscription, never listed, never
 logged, and a leaked one is replaced by deleting the subscription and creating another.
 
-Target URLs (SSRF): https only, except hosts on WEBHOOK_ALLOWED_HOSTS, which may use http
-and private addresses (local development, tests, receivers inside the organisation).
-Any other host must resolve only to public addresses: loopback, link-local (cloud
-metadata), private, shared, multicast and reserved ranges are refused with 422 when the
+Target URLs (SSRF): https on port 443 only, except hosts on WEBHOOK_ALLOWED_HOSTS, which
+may use http, any port and private addresses (local development, tests, receivers inside
+the organisation). Any other host must resolve only to ordinary public addresses: every
+range of the IANA IPv4 and IPv6 special-purpose registries (loopback, link-local and cloud
+metadata, private, shared, benchmarking, documentation, multicast, reserved, 6to4, NAT64,
+Teredo...) is refused by an explicit list, not by `ipaddress.is_global`, whose answer has
+changed between Python patch releases; an IPv6 address that embeds an IPv4 one (mapped,
+6to4, NAT64) is also judged by the embedded address. Refused with 422 when the
 subscription is written, and checked again at every delivery (DNS may change), where the
 request is then sent to the very address that was checked.
 """
@@ -55,10 +59,69 @@ class Target:
     address: IpAddress | None  # None: allow-listed host, connect as the URL says
 
 
-def _is_public(ip: IpAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+# IANA IPv4 Special-Purpose Address Registry, plus multicast and the reserved block.
+REFUSED_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",  # this network
+        "10.0.0.0/8",  # private
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local, cloud metadata
+        "172.16.0.0/12",  # private
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation (TEST-NET-1)
+        "192.88.99.0/24",  # 6to4 relay anycast
+        "192.168.0.0/16",  # private
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation (TEST-NET-2)
+        "203.0.113.0/24",  # documentation (TEST-NET-3)
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved
+        "255.255.255.255/32",  # limited broadcast
+    )
+)
+# IANA IPv6 Special-Purpose Address Registry, plus multicast.
+REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/128",  # unspecified
+        "::1/128",  # loopback
+        "::/96",  # IPv4-compatible (deprecated), which holds both above
+        "::ffff:0:0/96",  # IPv4-mapped
+        "64:ff9b::/96",  # NAT64 well-known prefix
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard-only
+        "2001::/23",  # IETF protocol assignments (Teredo, benchmarking, ORCHID...)
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "ff00::/8",  # multicast
+    )
+)
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (IPv4-mapped, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_refused_address(ip: IpAddress) -> bool:
+    """True when `ip`, or the IPv4 address it embeds, lies in a special-purpose range."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return any(ip in net for net in REFUSED_V4)
+    inner = embedded_ipv4(ip)
+    if inner is not None and is_refused_address(inner):
+        return True
+    return any(ip in net for net in REFUSED_V6)
 
 
 async def _resolve(host: str, port: int) -> list[IpAddress]:
@@ -85,6 +148,8 @@ async def check_target(url: str, allowed_hosts: frozenset[str]) -> Target:
         raise TargetRefused("The URL must not carry credentials; use the signature instead.")
     if parts.fragment:
         raise TargetRefused("The URL must not have a #fragment.")
+    if port == 0:
+        raise TargetRefused("The URL names port 0, which no receiver listens on.")
     port = port or (443 if scheme == "https" else 80)
     if host in allowed_hosts:
         return Target(url, host, port, None)
@@ -93,16 +158,22 @@ async def check_target(url: str, allowed_hosts: frozenset[str]) -> Target:
             f"The URL must use https (http is only for hosts in WEBHOOK_ALLOWED_HOSTS; "
             f"{host} is not one)."
         )
+    if port != 443:
+        raise TargetRefused(
+            f"The URL must use port 443 (other ports are only for hosts in "
+            f"WEBHOOK_ALLOWED_HOSTS; {host} is not one)."
+        )
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
         addresses = await _resolve(host, port)
-    refused = sorted({str(a) for a in addresses if not _is_public(a)})
+    refused = sorted({str(a) for a in addresses if is_refused_address(a)})
     if refused or not addresses:
         raise TargetRefused(
-            f"{host} resolves to {', '.join(refused) or 'no address'}: a loopback, link-local, "
-            "private or reserved address, which webhooks may not reach unless the host is in "
-            "WEBHOOK_ALLOWED_HOSTS."
+            f"{host} resolves to {', '.join(refused) or 'no address'}: a special-purpose "
+            "address (loopback, link-local, private, shared, documentation, multicast, "
+            "reserved, or an IPv6 form of one), which webhooks may not reach unless the host "
+            "is in WEBHOOK_ALLOWED_HOSTS."
         )
     return Target(url, host, port, addresses[0])
 

@@ -17,6 +17,14 @@ from tests.factories import Keys, activity_body, create, meeting_body
 REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/secretariats"): "read",
     ("POST", "/v1/secretariats"): "admin",
+    ("GET", "/v1/duty-stations"): "read",
+    ("PUT", "/v1/duty-stations/{locode}"): "admin",
+    ("GET", "/v1/secretariats/{code}/closures"): "read",
+    ("POST", "/v1/secretariats/{code}/closures"): "write",
+    ("DELETE", "/v1/secretariats/{code}/closures/{day}"): "write",
+    ("GET", "/v1/secretariats/{code}/calendar"): "read",
+    ("GET", "/v1/forecast/meetings/{meeting}"): "read",
+    ("GET", "/v1/forecast/shortfall"): "read",
     ("GET", "/v1/meetings"): "read",
     ("POST", "/v1/meetings"): "write",
     ("PUT", "/v1/meetings/by-ref/{source}/{ext_id}"): "write",
@@ -83,7 +91,14 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/listings/discrepancies/counts"): "read",
 }
 
-_PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
+_PARAM_VALUES = {
+    "source": "src",
+    "ext_id": "x1",
+    "meeting": "CITES SC1",
+    "locode": "CH GVA",
+    "code": "CITES",
+    "day": "2026-12-28",
+}
 
 
 def _v1_routes() -> list[tuple[str, str]]:
@@ -108,6 +123,9 @@ def _concrete(path: str) -> str:
         "offer_id",
         "allocation_id",
         "webhook_id",
+        "locode",
+        "code",
+        "day",
         "taxon_id",
     ):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))

@@ -8,7 +8,7 @@ the function folds the accents of Latin letters itself and the name index is a b
 prefixes, so the same queries run everywhere, only slower on a large register.
 
 Revision ID: 0008_taxa
-Revises: 0007
+Revises: cal2
 Create Date: 2026-12-01 23:24:14.525896+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008_taxa"
-down_revision: str | None = "0007"
+down_revision: str | None = "cal2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
