@@ -24,6 +24,7 @@ from shared.policy import Principal
 from shared.requests import service as requests
 from shared.requests.repository import REQUESTS
 from shared.requests.schemas import WorkloadRequestWrite
+from shared.taxa import demo as taxa_demo
 
 DEMO_SOURCE = "tandem-demo"
 
@@ -414,4 +415,5 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[st
         _, made = await activities.upsert_by_ref(session, admin, DEMO_SOURCE, f"activity-{i}", act)
         created["activities"] += made
     await _seed_support(session, admin, today, created)
+    created["taxa"] = await taxa_demo.load(session)
     return created
