@@ -65,5 +65,8 @@ bench-integration: install ## change-feed read throughput and commit-to-webhook 
 bench-stats: install ## each stats endpoint's p50/p95 on a realistic year of support (see README)
 	$(UV) run --frozen python -m bench.stats $(BENCH_ARGS)
 
+bench-taxa: install ## import 50,000 taxon concepts per convention; p95 of resolution, typing-ahead, discrepancies (see README)
+	$(UV) run --frozen python -m bench.taxa $(BENCH_ARGS)
+
 clean: ## remove local data of the embedded servers (.tandem/)
 	rm -rf .tandem

@@ -103,6 +103,7 @@ async def import_register(
         for li in c.listings
     ]
     await repository.replace_listings(session, ids, listings)
+    await repository.analyze(session, "taxon_concept", "taxon_synonymy", "taxon_listing")
     total = await repository.save_register(session, convention, reference)
     entries = await recompute_discrepancies(session, conventions)
     return {
@@ -159,6 +160,7 @@ async def recompute_discrepancies(session: AsyncSession, conventions: tuple[str,
         session,
         [compare.as_record(e, repository.DISCREPANCY_COLUMNS) for e in entries],
     )
+    await repository.analyze(session, "taxon_discrepancy")
     return len(entries)
 
 
@@ -214,7 +216,7 @@ async def search(
         return [_summary(r) for r in rows], None
     after = decode_cursor(cursor, (str, uuid.UUID)) if cursor else None
     rows = await repository.page(session, chosen, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, lambda r: (name_key(r["full_name"]), str(r["id"])))
+    page, next_cursor = split_page(rows, limit, lambda r: (r["name_key"], str(r["id"])))
     return [_summary(r) for r in page], next_cursor
 
 
