@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes
@@ -84,7 +84,9 @@ async def update(
         setattr(obj, key, value)
     obj.version += 1  # type: ignore[attr-defined]
     obj.updated_at = datetime.now(UTC)  # type: ignore[attr-defined]
-    await session.flush()
+    if not changes.deferring(session):
+        # Inside changes.deferred the objects are flushed together at the end of the block.
+        await session.flush()
     await changes.record(session, res.feed_type, obj.id, "update", obj.version, res.to_api(obj))  # type: ignore[attr-defined]
     return True
 
@@ -141,3 +143,35 @@ def external_ref(obj: Any) -> dict[str, str] | None:
     if obj.external_source is None:
         return None
     return {"source": obj.external_source, "id": obj.external_id}
+
+
+async def shown_by_external_refs(
+    session: AsyncSession, res: Resource[Any], refs: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The objects these (source, id) references name, as the API shows them (read as rows,
+    not ORM objects, so that later writes load and lock fresh ones)."""
+    if not refs:
+        return {}
+    table: Any = res.model.__table__
+    rows = (
+        await session.execute(
+            select(table).where(tuple_(table.c.external_source, table.c.external_id).in_(refs))
+        )
+    ).all()
+    return {(r.external_source, r.external_id): res.to_api(r) for r in rows}
+
+
+async def version_by_external_ref(
+    session: AsyncSession, res: Resource[Any], source: str, ext_id: str
+) -> int | None:
+    """The version of the object carrying this external reference, or None."""
+    model: Any = res.model
+    version: int | None = await session.scalar(
+        select(model.version).where(model.external_source == source, model.external_id == ext_id)
+    )
+    return version
+
+
+async def count(session: AsyncSession, model: type[Any]) -> int:
+    """How many rows the model's table holds."""
+    return await session.scalar(select(func.count()).select_from(model)) or 0

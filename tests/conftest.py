@@ -79,6 +79,10 @@ def settings(database_url: str, servers: TestServers, run_id: str) -> Settings:
         queue_name=f"tandem-test-{run_id}",
         log_level="WARNING",
         api_key_cache_seconds=0,
+        # Every test's requests come from one address and reuse few keys: budgets are tested
+        # on apps of their own (tests/api/test_edge.py).
+        rate_limit_per_key=0,
+        rate_limit_per_address=0,
     )
 
 
@@ -91,6 +95,8 @@ def process_env(settings: Settings) -> dict[str, str]:
         REDIS_URL=settings.redis_url or "",
         QUEUE_NAME=settings.queue_name,
         LOG_LEVEL="INFO",
+        RATE_LIMIT_PER_KEY="0",
+        RATE_LIMIT_PER_ADDRESS="0",
     )
     return env
 

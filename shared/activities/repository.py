@@ -178,6 +178,14 @@ async def known_codes(
     return found["secretariat"], found["meeting"], now
 
 
+_EXISTS = Compiled(select(Activity.id).where(Activity.id == bindparam("id")))
+
+
+async def exists(session: AsyncSession, activity_id: uuid.UUID) -> bool:
+    """Whether the activity exists."""
+    return await _EXISTS.fetchrow(session, id=activity_id) is not None
+
+
 async def find(session: AsyncSession, activity_id: uuid.UUID) -> asyncpg.Record | None:
     """The activity's READ_COLUMNS, or None."""
     return await _BY_ID.fetchrow(session, id=activity_id)

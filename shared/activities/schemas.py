@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.meetings.schemas import MeetingRead
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.taxa.schemas import SpeciesResolution
 from shared.types import (
     Day,
@@ -102,9 +102,10 @@ class ActivityWrite(InputModel):
         return self
 
 
-class ActivityUpdate(InputModel):
+class ActivityUpdate(MergePatch):
     """A JSON merge patch of an activity's writable fields."""
 
+    document = ActivityWrite
     model_config = {"json_schema_extra": {"examples": [{"status": "completed"}]}}
 
     title: Title | None = None

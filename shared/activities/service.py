@@ -220,6 +220,11 @@ async def delete_activity(
     await _changed(session, "delete", activity_id, activity.version + 1, None)
 
 
+async def exists(session: AsyncSession, activity_id: uuid.UUID) -> bool:
+    """Whether the activity exists."""
+    return await repository.exists(session, activity_id)
+
+
 async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:
     """One activity as the API shows it, or NotFound."""
     row = await repository.find(session, activity_id)

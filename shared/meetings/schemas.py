@@ -8,8 +8,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import Day, ExternalRef, Locode, MeetingCode, SecretariatCode, ShortText, Title
+
+MeetingStatus = Literal["scheduled", "cancelled"]
 
 EXAMPLE: dict[str, Any] = {
     "code": "CITES SC61",
@@ -43,9 +45,10 @@ class MeetingWrite(InputModel):
         return self
 
 
-class MeetingUpdate(InputModel):
+class MeetingUpdate(MergePatch):
     """A JSON merge patch of a meeting's writable fields."""
 
+    document = MeetingWrite
     model_config = {"json_schema_extra": {"examples": [{"title": "SC61 (resumed)"}]}}
 
     code: MeetingCode | None = None
@@ -83,7 +86,7 @@ class MeetingRead(OutputModel):
     location: str
     start_date: date
     end_date: date
-    status: Literal["scheduled", "cancelled"]
+    status: MeetingStatus
     external_ref: ExternalRef | None
     version: int
     created_at: datetime

@@ -17,7 +17,7 @@ from pydantic import (
 
 from shared.models.capacity_offer import MAX_HOURS_PER_DAY, MAX_OFFER_TOTAL_HOURS
 from shared.requests.schemas import Kind, check_window
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import Day, ExternalRef, Locode, LongText, SecretariatCode, Skills, Title
 
 MAX_UNAVAILABLE_DATES = 366
@@ -88,9 +88,10 @@ class CapacityOfferWrite(InputModel):
         return self
 
 
-class CapacityOfferUpdate(InputModel):
+class CapacityOfferUpdate(MergePatch):
     """A JSON merge patch of a capacity offer's writable fields."""
 
+    document = CapacityOfferWrite
     model_config = {"json_schema_extra": {"examples": [{"total_hours": 24}]}}
 
     secretariat: SecretariatCode | None = None

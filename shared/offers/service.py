@@ -8,7 +8,6 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud, history
@@ -17,7 +16,7 @@ from shared.allocations import repository as allocations
 from shared.allocations.service import drop
 from shared.errors import Conflict
 from shared.matching.triggers import trigger
-from shared.models import CapacityOffer, WorkloadRequest
+from shared.models import CapacityOffer
 from shared.offers import repository as repo
 from shared.offers.repository import OFFERS
 from shared.offers.schemas import CapacityOfferWrite
@@ -117,12 +116,7 @@ async def _check_accepted(
             f"the window would no longer cover the accepted day {outside[0].isoformat()}",
             field="start_date" if outside[0] < changed.start_date else "end_date",
         )
-    request_rows = {
-        r.id: r
-        for r in await session.scalars(
-            select(WorkloadRequest).where(WorkloadRequest.id.in_({a.request_id for a in accepted}))
-        )
-    }
+    request_rows = await requests.by_ids(session, {a.request_id for a in accepted})
     for a in accepted:
         request = request_rows[a.request_id]
         why = rules.ineligibility(request, changed)

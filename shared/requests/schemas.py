@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from shared.models.workload_request import MAX_REQUEST_HOURS, MAX_WINDOW_DAYS
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import (
     Day,
     ExternalRef,
@@ -78,9 +78,10 @@ class WorkloadRequestWrite(InputModel):
         return self
 
 
-class WorkloadRequestUpdate(InputModel):
+class WorkloadRequestUpdate(MergePatch):
     """A JSON merge patch of a workload request's writable fields."""
 
+    document = WorkloadRequestWrite
     model_config = {"json_schema_extra": {"examples": [{"hours": 80, "priority": "critical"}]}}
 
     secretariat: SecretariatCode | None = None

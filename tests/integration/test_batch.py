@@ -80,7 +80,7 @@ async def test_a_failing_item_fails_alone_with_its_problem(
         _activity(0),
         _activity(1, theme="whales"),  # invalid field
         activity_body(title="No reference"),  # no external_ref
-        "not an object",
+        {"not": "an activity"},  # an object, but no activity (a non-object fails the batch)
         _activity(4, partner_secretariats=[]),  # CMS only: the CITES key may not write it
         _activity(5, meeting_codes=["CMS CoP99"]),  # refers to a meeting that does not exist
         _activity(0, title="Same reference again"),  # duplicate in the batch
@@ -155,16 +155,25 @@ async def test_meetings_batch_and_routes_with_a_colon(
     assert bad.status_code == 422
 
 
-async def test_batch_over_1000_items_or_5_mib_is_413(
+async def test_batch_over_1000_items_is_422_as_its_schema_says_and_over_5_mib_is_413(
     client: httpx.AsyncClient, keys: Keys, engine: AsyncEngine
 ) -> None:
     too_many = [_activity(n) for n in range(1001)]
     response = await client.post(
         "/v1/activities:batch-upsert", json={"items": too_many}, headers=keys.cms
     )
-    assert response.status_code == 413
+    assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
-    assert "1000" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "body.items"
+    assert "1000" in response.json()["errors"][0]["message"]
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert schema["ActivityBatchUpsert"]["properties"]["items"]["maxItems"] == 1000
+    not_objects = await client.post(
+        "/v1/activities:batch-upsert", json={"items": [_activity(1), 7]}, headers=keys.cms
+    )
+    assert not_objects.status_code == 422
+    assert not_objects.json()["errors"][0]["field"] == "body.items.1"
+    assert await _count(engine, "SELECT count(*) FROM activity") == 0
 
     long_text = "Coordinated support to range States. " * 240  # ~9 KB per item
     big = [_activity(n, description=long_text) for n in range(250)]

@@ -46,18 +46,33 @@ BATCHES: tuple[batch.BatchResource[Any], ...] = (
 
 
 def _body_model(spec: batch.BatchResource[Any]) -> type[InputModel]:
-    """The request body: items are validated one by one (so one bad item fails alone), but
-    documented as the resource's write schema."""
+    """The request body. One rule for items: the batch as a whole must be a list of at most
+    MAX_ITEMS objects (else 422, nothing applied); each object is then validated on its own
+    against the resource's write schema, and one that breaks it fails alone with its problem
+    in the results. The schema therefore describes an item as any object and names the write
+    schema it is checked against."""
+    write = spec.schema.__name__
     items_schema = {
         "type": "array",
         "maxItems": batch.MAX_ITEMS,
-        "items": {"$ref": f"#/components/schemas/{spec.schema.__name__}"},
+        "items": {
+            "type": "object",
+            "description": f"A `{write}` document with its `external_ref`; one that breaks "
+            f"`{write}` is reported as an `error` result, the others are applied",
+        },
         "description": f"Up to {batch.MAX_ITEMS} objects, each with its `external_ref`",
     }
     model: type[InputModel] = create_model(
-        f"{spec.schema.__name__.removesuffix('Write')}BatchUpsert",
+        f"{write.removesuffix('Write')}BatchUpsert",
         __base__=InputModel,
-        items=(Annotated[list[Any], WithJsonSchema(items_schema)], ...),
+        items=(
+            Annotated[
+                list[dict[str, Any]],
+                Field(max_length=batch.MAX_ITEMS),
+                WithJsonSchema(items_schema),
+            ],
+            ...,
+        ),
     )
     return model
 
@@ -123,7 +138,8 @@ Every item gets a result in request order: `created`, `updated`, `unchanged` (th
 object already had these fields: no new version, no change-feed entry) or `error` with a
 problem. An item that fails is rolled back alone (a savepoint per item); the others are
 committed together at the end of the request. Sending the same batch again gives
-`unchanged` everywhere. More than {max_items} items, or a body over 5 MiB, is 413.
+`unchanged` everywhere. More than {max_items} items, or an item that is not an object, is
+422 and applies nothing; a body over 5 MiB is 413.
 """
 
 
@@ -158,10 +174,7 @@ def _add_route(spec: batch.BatchResource[Any]) -> None:
         response_model=BatchUpsertResult,
         responses={
             **problems(),
-            413: {
-                **problems()[413],
-                "description": f"More than {batch.MAX_ITEMS} items, or a body over 5 MiB",
-            },
+            413: {**problems()[413], "description": "A body over 5 MiB"},
         },
     )
 
