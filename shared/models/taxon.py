@@ -141,7 +141,6 @@ class TaxonDiscrepancy(Base):
             "kind IN (" + ", ".join(repr(k) for k in DISCREPANCY_KINDS) + ")", name="kind_known"
         ),
         Index("ix_taxon_discrepancy_kind", "kind", "id"),
-        Index("ix_taxon_discrepancy_name_keys", "name_keys", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)

@@ -18,7 +18,9 @@ async def test_demo_registers_show_discrepancies_covered_by_joint_activities(
         first = await demo.seed_demo(session)
     assert first["taxa"] == 20  # 14 accepted names and 6 synonyms
 
-    counts = (await client.get("/v1/listings/discrepancies/counts", headers=keys.cites_read)).json()
+    got = await client.get("/v1/listings/discrepancies/counts", headers=keys.cites_read)
+    assert got.status_code == 200, got.text
+    counts = got.json()
     assert counts["counts"]["different_listing"] == 4
     assert counts["counts"]["not_covered"] == 0
     report = (await client.get("/v1/listings/discrepancies", headers=keys.cites_read)).json()[
