@@ -97,8 +97,6 @@ def process_env(settings: Settings) -> dict[str, str]:
         LOG_LEVEL="INFO",
         RATE_LIMIT_PER_KEY="0",
         RATE_LIMIT_PER_ADDRESS="0",
-        # Many workers run at once in the suite: a test that scrapes one gives it a port.
-        WORKER_METRICS_PORT="0",
     )
     return env
 
@@ -190,6 +188,7 @@ def live_api(
         except httpx.HTTPError:
             return False
 
+    # Importing the app takes 5 s of CPU; on a loaded machine that is 30 s or more of wall time.
     if not wait_for(ready, timeout=120):
         stop_process(proc)
         raise RuntimeError(f"API process did not start: {log.read_text()}")

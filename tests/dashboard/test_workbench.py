@@ -294,6 +294,23 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     await why.scroll_into_view_if_needed()
     await shot(cms, "workbench-candidates.png")
 
+    # Each request has its own panel at a stable address, with its allocations and history.
+    await mine.locator(f'[data-request="{first["id"]}"] h4 a').click()
+    assert cms.url.endswith(f"#/requests/{first['id']}")
+    detail = cms.locator("#detail")
+    await expect(detail).to_be_focused()
+    await expect(detail.locator("#detail-title")).to_contain_text("Webcast set-up")
+    await expect(detail.locator("ol.history")).to_contain_text("cms-coordinator")
+    await no_axe_violations(cms, "a request's own panel")
+    await detail.locator("ul.plain a").first.click()
+    await expect(detail.locator("#detail-title")).to_contain_text(_("Allocation"))
+    await expect(detail.locator("ol.history")).to_contain_text(
+        f"cites-coordinator · {_('accepted')}"
+    )
+    await expect(cms.locator("#matching-run")).to_have_attribute("data-status", "succeeded")
+    await detail.get_by_role("button", name=_("Close")).click()
+    await expect(detail).to_be_hidden()
+
     # Cancelling a request asks first.
     item = mine.locator(f'[data-request="{lonely["id"]}"]')
     await item.get_by_role("button", name=_("Cancel the request…")).click()

@@ -110,6 +110,14 @@ const STATUS_LABELS = {
   declined: N_("declined"),
   active: N_("active"),
   withdrawn: N_("withdrawn"),
+  queued: N_("queued"),
+  running: N_("running"),
+  succeeded: N_("succeeded"),
+  failed: N_("failed"),
+  created: N_("created"),
+  updated: N_("updated"),
+  figures_updated: N_("figures updated"),
+  dropped_by_matching: N_("dropped"),
 };
 const statusLabel = (status) => t(STATUS_LABELS[status] || words(status));
 
@@ -270,6 +278,7 @@ async function showBoard() {
   }
   await refresh();
   startFollowing();
+  showDetail();
 }
 
 async function loadSecretariats() {
@@ -301,7 +310,7 @@ async function refresh(event) {
     if (f.from && f.to && f.to < f.from) throw new Error(t("the range ends before it starts."));
     const today = document.body.dataset.today;
     const support = { from: f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
-    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions] = await Promise.all([
+    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions, , , , discrepancyCounts, discrepancies] = await Promise.all([
       api("/v1/stats/workload", support),
       api("/v1/stats/exchange", support),
       api("/v1/stats/capacity", support),
@@ -313,6 +322,9 @@ async function refresh(event) {
       loadMyDecisions(),
       loadMine(),
       loadSuggestions(),
+      loadLastRun(),
+      api("/v1/listings/discrepancies/counts"),
+      api("/v1/listings/discrepancies", { limit: 6 }),
     ]);
     const next = nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
@@ -324,6 +336,7 @@ async function refresh(event) {
     renderActivities(activities);
     renderCapacity(capacity);
     renderUnmetSkills(unmet);
+    renderDiscrepancies(discrepancyCounts, discrepancies.items);
     $("#status").textContent = t("Updated at {time}", { time: new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) });
     main.dataset.state = "ready";
   } catch (error) {
@@ -818,6 +831,33 @@ function renderUnmetSkills(unmet) {
   );
 }
 
+const DISCREPANCY_KINDS = [
+  ["different_listing", "Listed by both, at different levels"],
+  ["listed_by_one_only", "Listed by one convention only"],
+  ["different_names", "Same taxon, different names (incl. splits and lumps)"],
+  ["not_covered", "Listed taxa no joint activity covers"],
+];
+
+function renderDiscrepancies(counts, examples) {
+  const body = $("#discrepancies .body");
+  fill(body,
+    counts.total
+      ? [
+          table(
+            `Discrepancies between the registers: ${fmtNumber(counts.total)} in all`,
+            [{ label: "Kind", header: true }, { label: "Entries", num: true }],
+            DISCREPANCY_KINDS.map(([kind, label]) => [el("span", { "data-kind": kind, text: label }), fmtNumber(counts.counts[kind] || 0)]),
+            { id: "discrepancies-table" },
+          ),
+          details(
+            "First entries of the report",
+            el("ul", { id: "discrepancies-list" }, examples.map((e) => el("li", { "data-discrepancy": e.kind, text: e.sentence }))),
+          ),
+        ]
+      : empty("No taxon register has been imported yet (tandem taxa import)."),
+  );
+}
+
 // ---- the workbench: who the key is, and what waits for its secretariat's decision ----
 
 let me = null; // the key, as GET /v1/api-keys/me tells: {name, secretariat, scopes}
@@ -861,7 +901,7 @@ function problemSentence(problem, status) {
     unauthorized: t("This key is unknown or has been revoked."),
     "precondition-failed": t("Someone changed this in the meantime; the list has been reloaded."),
     "idempotency-key-reused": t("This was already sent with other values."),
-    "rate-limited": t("Too many requests at once; try again in a moment."),
+    "too-many-requests": t("Too many requests at once; try again in a moment."),
   };
   const own = sentences[slug] || t("The server refused this ({status}).", { status });
   const detail = problem && problem.detail ? problem.detail : "";
@@ -1478,6 +1518,109 @@ function closeForms() {
   if (opener) opener.focus();
 }
 
+// ---- the last matching run, and one panel per object with a stable address (#/requests/ID) ----
+
+const timeFormat = () => new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short" });
+
+async function loadLastRun() {
+  const { items } = await api("/v1/matching/runs", { limit: 1 });
+  const line = $("#matching-run");
+  if (!items.length) {
+    line.textContent = t("No matching has run yet.");
+    return;
+  }
+  const run = items[0];
+  const figures = run.figures || {};
+  line.dataset.status = run.status;
+  line.textContent = t("Last matching run: {when}, {status}; weight served {weight}, {added} proposals added.", {
+    when: timeFormat().format(new Date(run.finished_at || run.created_at)),
+    status: statusLabel(run.status),
+    weight: fmtNumber(figures.weight_served || 0),
+    added: fmtNumber(figures.proposals_added || 0),
+  });
+}
+
+const ROUTES = {
+  requests: { path: "/v1/workload-requests", history: true, title: N_("Workload request") },
+  offers: { path: "/v1/capacity-offers", history: true, title: N_("Capacity offer") },
+  allocations: { path: "/v1/allocations", history: true, title: N_("Allocation") },
+  meetings: { path: "/v1/meetings", history: false, title: N_("Meeting") },
+  activities: { path: "/v1/activities", history: false, title: N_("Joint activity") },
+};
+// Fields that point at another panel.
+const LINKS = { request_id: "requests", offer_id: "offers", activity_id: "activities", meeting_code: "meetings" };
+
+function valueText(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  if (Array.isArray(value)) return value.map((v) => (typeof v === "object" ? Object.values(v).join(" ") : v)).join(", ") || "–";
+  if (typeof value === "object") return Object.values(value).join(" ");
+  if (typeof value === "boolean") return value ? t("yes") : t("no");
+  return String(value);
+}
+
+function fieldRows(object) {
+  return Object.entries(object)
+    .filter(([name]) => !["id", "version", "title"].includes(name))
+    .flatMap(([name, value]) => {
+      const route = LINKS[name];
+      const shown = route && value ? el("a", { href: `#/${route}/${encodeURIComponent(value)}`, text: String(value) }) : name === "status" ? statusLabel(value) : valueText(value);
+      return [el("dt", { text: words(name) }), el("dd", {}, shown)];
+    });
+}
+
+async function showDetail() {
+  const panel = $("#detail");
+  const match = /^#\/(requests|offers|allocations|meetings|activities)\/(.+)$/.exec(window.location.hash);
+  if (!match || !apiKey()) {
+    panel.hidden = true;
+    return;
+  }
+  const [, kind, rawId] = match;
+  const route = ROUTES[kind];
+  const id = decodeURIComponent(rawId);
+  panel.hidden = false;
+  const body = panel.querySelector(".body");
+  fill(body, el("p", { class: "help", text: t("Loading…") }));
+  try {
+    const [object, history, allocations] = await Promise.all([
+      api(`${route.path}/${encodeURIComponent(id)}`),
+      route.history ? api(`${route.path}/${encodeURIComponent(id)}/history`, { limit: 50 }) : null,
+      kind === "requests" || kind === "offers" ? allPages("/v1/allocations", { [kind === "requests" ? "request_id" : "offer_id"]: id }) : null,
+    ]);
+    $("#detail-title").textContent = `${t(route.title)}: ${object.title || object.code || object.id}`;
+    fill(
+      body,
+      el("dl", { class: "facts detail-facts" }, fieldRows(object)),
+      allocations
+        ? [
+            el("h3", { text: t("Allocations") }),
+            allocations.length
+              ? el("ul", { class: "plain" }, allocations.map((a) => el("li", {}, el("a", { href: `#/allocations/${a.id}`, text: `${fmtHours(a.hours)} · ${statusLabel(a.status)}${a.travel ? ` · ${t("on site, after travel")}` : ""}` }))))
+              : empty(t("Nothing proposed yet.")),
+          ]
+        : null,
+      history
+        ? [
+            el("h3", { text: t("History") }),
+            history.items.length
+              ? el(
+                  "ol",
+                  { class: "plain history" },
+                  history.items.map((h) =>
+                    el("li", {}, el("time", { datetime: h.at, text: timeFormat().format(new Date(h.at)) }), ` · ${h.actor || "–"} · ${statusLabel(h.action)}${h.reason ? ` — ${h.reason}` : ""}`),
+                  ),
+                )
+              : empty(t("No change recorded yet.")),
+          ]
+        : null,
+    );
+  } catch (error) {
+    $("#detail-title").textContent = t(route.title);
+    fill(body, el("p", { class: "error", text: error.message }));
+  }
+  panel.focus();
+}
+
 // ---- live: follow the change feed, so proposals and decisions made elsewhere appear ----
 
 async function feedEnd() {
@@ -1498,7 +1641,7 @@ async function poll() {
     else {
       const data = await api("/v1/changes", { after: feedCursor, limit: 1000, types: "allocation,workload_request,capacity_offer" });
       feedCursor = data.next_cursor;
-      if (data.items.length) await Promise.all([loadMyDecisions(), loadMine()]);
+      if (data.items.length) await Promise.all([loadMyDecisions(), loadMine(), loadLastRun()]);
     }
     $("#main").dataset.live = "following";
   } catch (error) {
@@ -1524,6 +1667,12 @@ function stopFollowing() {
 document.addEventListener("DOMContentLoaded", () => {
   $("#key-form").addEventListener("submit", onKeySubmit);
   document.querySelectorAll("[data-opens]").forEach((b) => b.addEventListener("click", () => openForm(b.dataset.opens)));
+  window.addEventListener("hashchange", showDetail);
+  $("#detail-close").addEventListener("click", () => {
+    history.pushState(null, "", window.location.pathname + window.location.search);
+    showDetail();
+    $("#board").focus();
+  });
   $("#filters").addEventListener("submit", refresh);
   $("#forget-key").addEventListener("click", forgetKey);
   if (apiKey()) showBoard();
