@@ -97,6 +97,8 @@ def process_env(settings: Settings) -> dict[str, str]:
         LOG_LEVEL="INFO",
         RATE_LIMIT_PER_KEY="0",
         RATE_LIMIT_PER_ADDRESS="0",
+        # Many workers run at once in the suite: a test that scrapes one gives it a port.
+        WORKER_METRICS_PORT="0",
     )
     return env
 

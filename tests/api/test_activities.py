@@ -89,10 +89,10 @@ async def test_create_read_delete(client: httpx.AsyncClient, keys: Keys) -> None
     assert body["version"] == 1
     url = created.headers["location"]
     assert (await client.get(url, headers=keys.cites_read)).json() == body
-    deleted = await client.delete(url, headers=keys.cites)
+    deleted = await client.delete(url, headers=keys.cms)
     assert deleted.status_code == 204
     assert (await client.get(url, headers=keys.cites_read)).status_code == 404
-    assert (await client.delete(url, headers=keys.cites)).status_code == 404
+    assert (await client.delete(url, headers=keys.cms)).status_code == 404
 
 
 async def test_activity_rules(client: httpx.AsyncClient, keys: Keys) -> None:
