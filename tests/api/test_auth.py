@@ -39,6 +39,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/activities/{activity_id}"): "write",
     ("DELETE", "/v1/activities/{activity_id}"): "write",
     ("GET", "/v1/api-keys"): "admin",
+    ("GET", "/v1/api-keys/me"): "read",
     ("POST", "/v1/api-keys"): "admin",
     ("POST", "/v1/api-keys/{key_id}/revoke"): "admin",
     ("GET", "/v1/matching/runs/{run_id}"): "read",
@@ -267,3 +268,17 @@ def test_cli_creates_lists_and_revokes_keys(process_env: dict[str, str]) -> None
     assert revoked.returncode == 0
     assert "revoked" in tandem("keys", "list").stdout
     assert os.environ.get("TANDEM_NEVER_SET") is None
+
+
+async def test_a_key_can_ask_who_it_is(client: httpx.AsyncClient, keys: Keys) -> None:
+    mine = await client.get("/v1/api-keys/me", headers=keys.cites)
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert (body["name"], body["secretariat"], body["scopes"]) == (
+        "cites-coordinator",
+        "CITES",
+        ["read", "write", "approve"],
+    )
+    assert "key" not in body and "prefix" not in body
+    admin = (await client.get("/v1/api-keys/me", headers=keys.admin)).json()
+    assert (admin["secretariat"], admin["scopes"]) == (None, ["admin"])
