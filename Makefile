@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats bench-forecast clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats bench-taxa bench-forecast bench-abuse fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,10 +30,15 @@ run: install ## migrate, seed an empty database, then run the API (127.0.0.1:800
 test: install browser-deps ## run the test suite (TEST_DATABASE_URL / TEST_REDIS_URL, or embedded servers)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+fuzz: install ## schemathesis, every check, against a live API (FUZZ_EXAMPLES=100, FUZZ_SEED=random)
+	$(UV) run --frozen python -m tests.fuzz $(FUZZ_ARGS)
+
+lint: install ## ruff, mypy and the architecture's rules (import-linter contracts, SQL in repositories only)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy shared services
+	$(UV) run --frozen lint-imports
+	.ci/sql-outside-repositories
 
 fmt: install ## format and fix what ruff can
 	$(UV) run --frozen ruff format .
@@ -64,6 +69,12 @@ bench-integration: install ## change-feed read throughput and commit-to-webhook 
 
 bench-stats: install ## each stats endpoint's p50/p95 on a realistic year of support (see README)
 	$(UV) run --frozen python -m bench.stats $(BENCH_ARGS)
+
+bench-taxa: install ## import 50,000 taxon concepts per convention; p95 of resolution, typing-ahead, discrepancies (see README)
+	$(UV) run --frozen python -m bench.taxa $(BENCH_ARGS)
+
+bench-abuse: install ## what abuse costs: big bodies without a key, unknown keys, a key over budget (see README)
+	$(UV) run --frozen python -m bench.abuse $(BENCH_ARGS)
 
 clean: ## remove local data of the embedded servers (.tandem/)
 	rm -rf .tandem

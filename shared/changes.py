@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.compiled import Compiled
@@ -26,7 +26,18 @@ async def record(
     await repository.append_change(session, resource_type, resource_id, op, version, data)
 
 
-def with_write(write: Insert | Update | Delete, *more: Insert) -> Compiled:
+def deferred(session: AsyncSession) -> AbstractAsyncContextManager[None]:
+    """Within the block, changes, history entries and events are written at its end, one
+    statement per kind (see shared/feed/repository.py)."""
+    return repository.deferred(session)
+
+
+def deferring(session: AsyncSession) -> bool:
+    """Whether writes of this session are being deferred (see `deferred`)."""
+    return repository.deferring(session)
+
+
+def with_write(write: repository.Write, *more: repository.Insert) -> Compiled:
     """One statement that makes `write` (and the inserts `more`, e.g. events.INSERT) and
     appends its change: round trips fewer (for repositories building their statements).
 

@@ -23,12 +23,36 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     queue_name: str = Field(default="tandem:queue", description="arq queue (one per deployment)")
     data_dir: Path = Path(".tandem")
+    worker_metrics_port: int = Field(
+        default=9101, ge=0, le=65535, description="the worker's Prometheus port (0: none)"
+    )
+    worker_metrics_host: str = "127.0.0.1"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     webhook_allowed_hosts: str = ""
     working_days: str = "1,2,3,4,5"
     changes_retention_days: int = Field(default=30, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    rate_limit_per_key: int = Field(
+        default=1200, ge=0, description="requests per API key per window; 0: no limit"
+    )
+    rate_limit_per_address: int = Field(
+        default=3000, ge=0, description="requests per client address per window; 0: no limit"
+    )
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    max_concurrent_requests: int = Field(
+        default=256, ge=1, description="requests one API process serves at once; more get 503"
+    )
+    db_wait_seconds: float = Field(
+        default=10.0, gt=0, description="longest wait for a database connection before a 503"
+    )
+    max_connections: int = Field(
+        default=2048, ge=1, description="open connections one API process accepts (uvicorn)"
+    )
+    taxa_conventions: str = Field(
+        default="CITES,CMS",
+        description="conventions whose taxon registers are kept and compared (comma-separated)",
+    )
     matching_test_delay_seconds: float = Field(
         default=0.0, ge=0, description="tests only: a pause inside each matching run's transaction"
     )
@@ -52,6 +76,19 @@ class Settings(BaseSettings):
         return frozenset(
             h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
         )
+
+    @field_validator("taxa_conventions")
+    @classmethod
+    def _conventions(cls, value: str) -> str:
+        codes = [part.strip().upper() for part in value.split(",") if part.strip()]
+        if not codes or any(not c.isalnum() or len(c) > 16 for c in codes):
+            raise ValueError("TAXA_CONVENTIONS is a comma-separated list of short codes")
+        return ",".join(dict.fromkeys(codes))
+
+    @property
+    def taxa_convention_codes(self) -> tuple[str, ...]:
+        """The conventions with a taxon register, in the order given."""
+        return tuple(self.taxa_conventions.split(","))
 
     @property
     def working_weekdays(self) -> frozenset[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -32,7 +32,14 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError("wrong shape")
         return tuple(_parse(value, kind) for value, kind in zip(raw, kinds, strict=True))
-    except (ValueError, TypeError, binascii.Error, UnicodeError, orjson.JSONDecodeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        binascii.Error,
+        UnicodeError,
+        orjson.JSONDecodeError,
+    ) as exc:
         raise BadRequest(
             "The cursor is not valid: pass back the next_cursor of a previous page unchanged.",
             type_slug="invalid-cursor",
@@ -46,12 +53,17 @@ def _parse(value: Any, kind: type) -> Any:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("timestamp without zone")
-        return parsed
+        # OverflowError past year 1 or 9999 in UTC: not a cursor of ours.
+        return parsed.astimezone(UTC)
     if kind is uuid.UUID:
         return uuid.UUID(str(value))
     if kind is int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError("integer expected")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+            raise ValueError("a bigint position expected")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError("string expected")
         return value
     raise ValueError("unsupported cursor part")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+from shared.types import refuse_control_characters
 
 T = TypeVar("T")
 
@@ -13,6 +17,44 @@ class InputModel(BaseModel):
     """Base of request bodies: unknown fields are refused, strings trimmed."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        # Every string field, whatever its type says: NUL would reach PostgreSQL as an error.
+        refuse_control_characters(value)
+        return value
+
+
+class MergePatch(InputModel):
+    """Base of PATCH bodies, JSON merge patches (RFC 7396): every field may be left out, and
+    `null` removes a field, so the schema offers `null` only for fields the whole document
+    (`document`) may lack; for the others the server refuses it (422 naming the field)."""
+
+    document: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        target = handler.resolve_ref_schema(json_schema)
+        required = {
+            name for name, field in cls.document.model_fields.items() if field.is_required()
+        }
+        for name, prop in target.get("properties", {}).items():
+            if name in required and "anyOf" in prop:
+                _drop_null(prop)
+        return json_schema
+
+
+def _drop_null(prop: dict[str, Any]) -> None:
+    branches = [b for b in prop.pop("anyOf") if b != {"type": "null"}]
+    prop.pop("default", None)
+    if len(branches) == 1:
+        prop.update(branches[0])
+    else:
+        prop["anyOf"] = branches
 
 
 class OutputModel(BaseModel):

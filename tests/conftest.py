@@ -79,6 +79,10 @@ def settings(database_url: str, servers: TestServers, run_id: str) -> Settings:
         queue_name=f"tandem-test-{run_id}",
         log_level="WARNING",
         api_key_cache_seconds=0,
+        # Every test's requests come from one address and reuse few keys: budgets are tested
+        # on apps of their own (tests/api/test_edge.py).
+        rate_limit_per_key=0,
+        rate_limit_per_address=0,
     )
 
 
@@ -91,6 +95,8 @@ def process_env(settings: Settings) -> dict[str, str]:
         REDIS_URL=settings.redis_url or "",
         QUEUE_NAME=settings.queue_name,
         LOG_LEVEL="INFO",
+        RATE_LIMIT_PER_KEY="0",
+        RATE_LIMIT_PER_ADDRESS="0",
     )
     return env
 
@@ -182,7 +188,8 @@ def live_api(
         except httpx.HTTPError:
             return False
 
-    if not wait_for(ready, timeout=30):
+    # Importing the app takes 5 s of CPU; on a loaded machine that is 30 s or more of wall time.
+    if not wait_for(ready, timeout=120):
         stop_process(proc)
         raise RuntimeError(f"API process did not start: {log.read_text()}")
     yield base
@@ -191,7 +198,11 @@ def live_api(
 
 @pytest.fixture
 def worker(process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real worker process (`python -m services.worker`) for this run's queue."""
-    proc = start_process("services.worker", process_env, tmp_path / "worker.log")
+    """The real worker process (`python -m services.worker`) for this run's queue, once it has
+    started (on a loaded machine its imports alone took over 10 s)."""
+    log = tmp_path / "worker.log"
+    proc = start_process("services.worker", process_env, log)
+    started = wait_for(lambda: proc.poll() is not None or "worker started" in log.read_text(), 120)
+    assert started and proc.poll() is None, log.read_text()[-3000:]
     yield proc
     stop_process(proc)

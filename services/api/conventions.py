@@ -12,7 +12,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from shared.errors import BadRequest, Unprocessable
+from shared.errors import BadRequest, PreconditionFailed, Unprocessable
 from shared.idempotency import repository as idempotency
 from shared.policy import Principal
 from shared.serialization import dumps
@@ -34,9 +34,10 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _etag_versions(header: str) -> set[int] | None:
-    """Versions named by an If-Match / If-None-Match header; None for '*'."""
-    values: set[int] = set()
+def _entity_tags(header: str) -> list[tuple[bool, int]] | None:
+    """(weak, version) of each entity tag an If-Match / If-None-Match header names; None for
+    '*'."""
+    tags: list[tuple[bool, int]] = []
     for part in header.split(","):
         part = part.strip()
         if part == "*":
@@ -46,8 +47,8 @@ def _etag_versions(header: str) -> set[int] | None:
             raise BadRequest(
                 f"Malformed entity tag {part!r}: send the ETag of a previous response."
             )
-        values.add(int(match.group(1)))
-    return values
+        tags.append((part.startswith("W/"), int(match.group(1))))
+    return tags
 
 
 def object_response(
@@ -56,9 +57,10 @@ def object_response(
     """One object with its ETag; 304 when If-None-Match names the current version."""
     tag = etag(body["version"])
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and request.method in {"GET", "HEAD"}:
-        versions = _etag_versions(if_none_match)
-        if versions is None or body["version"] in versions:
+    if if_none_match is not None and request.method in {"GET", "HEAD"}:
+        # If-None-Match uses the weak comparison: W/"3" matches version 3 (RFC 9110 13.1.2).
+        tags = _entity_tags(if_none_match)
+        if tags is None or any(version == body["version"] for _, version in tags):
             return Response(status_code=304, headers={"ETag": tag})
     return json_response(body, status_code, {"ETag": tag, **headers})
 
@@ -66,14 +68,24 @@ def object_response(
 def expected_version(request: Request) -> int | None:
     """The version an If-Match header requires (None when absent or '*')."""
     header = request.headers.get("if-match")
-    if not header:
+    if header is None:
         return None
-    versions = _etag_versions(header)
-    if versions is None:
+    try:
+        tags = _entity_tags(header)
+    except BadRequest as exc:
+        # A value that is no entity tag matches no version either (RFC 9110 13.1.1).
+        raise PreconditionFailed(exc.detail) from exc
+    if tags is None:
         return None
-    if len(versions) != 1:
+    # If-Match uses the strong comparison, in which a weak tag never matches (RFC 9110 13.1.1).
+    strong = {version for weak, version in tags if not weak}
+    if not strong:
+        raise PreconditionFailed(
+            "If-Match names only weak entity tags, which never match: send the ETag as given."
+        )
+    if len(strong) != 1:
         raise BadRequest("If-Match must name exactly one entity tag.")
-    return versions.pop()
+    return strong.pop()
 
 
 def _request_hash(request: Request, body: bytes) -> str:

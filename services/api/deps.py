@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,11 +14,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
 from shared.config import Settings
-from shared.errors import BadRequest
+from shared.errors import BadRequest, ServiceUnavailable, Unprocessable
+from shared.types import CONTROL_CHARACTERS
 
 # GET and HEAD only read (a key's last-use stamp is one statement of its own): their
 # statements run without BEGIN/COMMIT, two round trips fewer per request.
 _READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@asynccontextmanager
+async def _turn(gate: asyncio.Semaphore, settings: Settings) -> AsyncIterator[None]:
+    """Wait for a database turn, at most DB_WAIT_SECONDS; then 503 rather than a longer queue."""
+    try:
+        async with asyncio.timeout(settings.db_wait_seconds):
+            await gate.acquire()
+    except TimeoutError:
+        raise ServiceUnavailable(
+            "The server is busy; try again in a few seconds.", retry_after=2
+        ) from None
+    try:
+        yield
+    finally:
+        gate.release()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -24,13 +43,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     if request.method in _READ_METHODS:
         # Each statement has committed on its own: nothing to commit or roll back.
-        async with state.read_gate, state.read_session_factory() as session:
+        async with _turn(state.read_gate, state.settings), state.read_session_factory() as session:
             yield session
             jobs = queue.take_pending(session)
         if jobs:
             await queue.send(state.queue, jobs)
         return
-    async with state.write_gate, state.session_factory() as session:
+    async with _turn(state.write_gate, state.settings), state.session_factory() as session:
         try:
             yield session
             await session.commit()
@@ -89,5 +108,33 @@ async def reject_unknown_query(request: Request) -> None:
             errors=[
                 {"field": f"query.{name}", "message": "unknown parameter", "type": "unknown"}
                 for name in unknown
+            ],
+        )
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """A path or query value holding NUL or another control character is a 422 naming it:
+    no identifier, code or filter has one, and PostgreSQL cannot even compare NUL."""
+    bad = [
+        f"path.{name}"
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value)
+    ]
+    bad += [
+        f"query.{name}"
+        for name, value in request.query_params.multi_items()
+        if CONTROL_CHARACTERS.search(name) or CONTROL_CHARACTERS.search(value)
+    ]
+    if bad:
+        fields = sorted(set(bad))
+        raise Unprocessable(
+            f"The request has invalid fields: {', '.join(fields)}",
+            errors=[
+                {
+                    "field": field,
+                    "message": "must not contain control characters",
+                    "type": "control_characters",
+                }
+                for field in fields
             ],
         )

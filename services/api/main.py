@@ -6,14 +6,16 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from services.api import problems
+from services.api import openapi, problems
 from services.api.auth import KeyCache
-from services.api.deps import reject_unknown_query
+from services.api.deps import refuse_control_characters, reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
+from services.api.ratelimit import RateLimiter
 from services.api.routers import (
     activities,
     allocations,
@@ -29,6 +31,7 @@ from services.api.routers import (
     meetings,
     secretariats,
     stats,
+    taxa,
     webhooks,
     workload_requests,
 )
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             autocommit=True,
         )
         app.state.engine = engine
+        app.state.read_engine = read_engine
         app.state.session_factory = create_session_factory(engine)
         app.state.read_session_factory = create_read_session_factory(read_engine)
         # As many requests hold a session as the pool has connections; the rest wait here in
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.queue.aclose()
+            await app.state.rate_limiter.aclose()
             await read_engine.dispose()
             await engine.dispose()
 
@@ -91,16 +96,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # operationIds are the route functions' names: list_activities, upsert_request...
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    app.state.rate_limiter = RateLimiter(
+        settings.redis_url,
+        settings.queue_name,
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+        window=settings.rate_limit_window_seconds,
+    )
     problems.install(app)
-    app.add_middleware(EdgeMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        EdgeMiddleware,
+        metrics=app.state.metrics,
+        key_cache=app.state.key_cache,
+        limiter=app.state.rate_limiter,
+        max_concurrent=settings.max_concurrent_requests,
+    )
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
-    for router in (
+    v1_routers = (
         secretariats.router,
         calendars.router,
         meetings.router,
@@ -115,6 +135,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks.router,
         stats.router,
         forecast.router,
-    ):
-        app.include_router(router, prefix="/v1", dependencies=[Depends(reject_unknown_query)])
+        taxa.router,
+    )
+    for router in v1_routers:
+        app.include_router(
+            router,
+            prefix="/v1",
+            dependencies=[Depends(refuse_control_characters), Depends(reject_unknown_query)],
+        )
+    routes = openapi.routes_of(
+        [("", health.router), ("", dashboard.router), *(("/v1", r) for r in v1_routers)]
+    )
+    build_document = app.openapi
+
+    def exact_openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build_document()
+            openapi.unique_operation_ids(document)
+            app.openapi_schema = openapi.refine(document, routes)
+        return app.openapi_schema
+
+    app.openapi = exact_openapi  # type: ignore[method-assign]
     return app

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import traceback
 from typing import Any
 
 import orjson
@@ -13,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from shared.db.integrity import conflict_for
-from shared.errors import AppError
+from shared.errors import AppError, ServiceUnavailable
+from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _app_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": 'Bearer realm="tandem"'} if exc.status == 401 else None
+    if isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         exc.detail,
@@ -110,16 +115,53 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return problem_response(422, f"The request has invalid fields: {fields}", errors=errors)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app answers on this request's path, as its OpenAPI document lists
+    them (RFC 9110: a 405 names them all, though each method of a path is a route of its
+    own and the router only knows the one it tried)."""
+    state = request.app.state
+    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(state, "path_methods", None)
+    if templates is None:
+        templates = [
+            (
+                re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"),
+                sorted(method.upper() for method in item),
+            )
+            for path, item in request.app.openapi()["paths"].items()
+        ]
+        state.path_methods = templates
+    path = request.url.path
+    return sorted({m for pattern, methods in templates if pattern.match(path) for m in methods})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such route."
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         detail = "The request body is not valid JSON (UTF-8)."
     if exc.status_code == 405:
         detail = "This method is not allowed on this route."
-    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}) or None)
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(exc.status_code, detail, headers=headers or None)
+
+
+def unhandled_response(exc: BaseException, route: str) -> Response:
+    """Log an unexpected error and answer 500. The log line names the exception's type, the
+    route and the request id, and where it was raised; never its text, which may quote bound
+    values or rows (secrets among them)."""
+    log.error(
+        "unhandled error",
+        extra={
+            "error_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "route": route,
+            "request_id": request_id_var.get(),
+            "where": "".join(traceback.format_tb(exc.__traceback__)[-8:]),
+        },
+    )
+    return problem_response(500, "An unexpected error occurred; it has been logged.")
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:
@@ -131,9 +173,9 @@ async def _integrity_error(request: Request, exc: Exception) -> Response:
     return await _app_error(request, conflict)
 
 
-async def _unhandled(_request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
-    return problem_response(500, "An unexpected error occurred; it has been logged.")
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    return unhandled_response(exc, route)
 
 
 def install(app: FastAPI) -> None:

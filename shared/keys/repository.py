@@ -57,3 +57,9 @@ async def principal_by_hash(
 async def set_last_used(session: AsyncSession, key_id: uuid.UUID, at: datetime) -> None:
     """Record when a key was last used."""
     await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at))
+
+
+async def active_key_hashes(session: AsyncSession) -> frozenset[str]:
+    """The hash of every key that is not revoked (the API's edge refuses others unread)."""
+    rows = await session.scalars(select(ApiKey.key_hash).where(ApiKey.revoked_at.is_(None)))
+    return frozenset(rows.all())

@@ -116,3 +116,8 @@ def to_api(key: ApiKey) -> dict[str, object]:
         "last_used_at": key.last_used_at,
         "revoked_at": key.revoked_at,
     }
+
+
+async def active_key_hashes(session: AsyncSession) -> frozenset[str]:
+    """The hashes of every key that is not revoked (the edge's list of keys worth a lookup)."""
+    return await repository.active_key_hashes(session)

@@ -59,6 +59,12 @@ async def get(session: AsyncSession, offer_id: uuid.UUID) -> CapacityOffer:
     return found
 
 
+async def by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CapacityOffer]:
+    """These offers (not locked), by id."""
+    rows = await session.scalars(select(CapacityOffer).where(CapacityOffer.id.in_(set(ids))))
+    return {r.id: r for r in rows}
+
+
 async def lock(
     session: AsyncSession, ids: Iterable[uuid.UUID], *, skip_locked: bool = False
 ) -> dict[uuid.UUID, CapacityOffer]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from shared.models.workload_request import MAX_REQUEST_HOURS, MAX_WINDOW_DAYS
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import (
     Day,
     ExternalRef,
@@ -20,6 +20,7 @@ from shared.types import (
     SecretariatCode,
     Skills,
     Title,
+    example_day,
 )
 
 Kind = Literal["ict", "staff"]
@@ -32,13 +33,13 @@ EXAMPLE: dict[str, Any] = {
     "title": "Registration and documents desk for the Standing Committee",
     "description": "Two people to register participants and distribute in-session documents.",
     "skills": ["registration", "documents"],
-    "start_date": "2026-02-02",
-    "end_date": "2026-02-06",
+    "start_date": example_day(8),
+    "end_date": example_day(8, 4),
     "hours": 60,
     "priority": "high",
     "on_site": True,
     "location": "CH GVA",
-    "meeting_code": "CITES SC79",
+    "meeting_code": "CITES SC81",
 }
 
 
@@ -78,9 +79,10 @@ class WorkloadRequestWrite(InputModel):
         return self
 
 
-class WorkloadRequestUpdate(InputModel):
+class WorkloadRequestUpdate(MergePatch):
     """A JSON merge patch of a workload request's writable fields."""
 
+    document = WorkloadRequestWrite
     model_config = {"json_schema_extra": {"examples": [{"hours": 80, "priority": "critical"}]}}
 
     secretariat: SecretariatCode | None = None

@@ -313,15 +313,19 @@ class ExchangeStats(OutputModel):
     totals: ExchangeTotals
 
 
+HelperStatus = Literal["proposed", "accepted"]
+SupportMode = Literal["remote", "on_site", "travel"]
+
+
 class MeetingHelper(OutputModel):
     allocation_id: uuid.UUID
     offer_id: uuid.UUID
     offer_title: str
     secretariat: str = Field(description="The helping secretariat")
-    status: Literal["proposed", "accepted"]
+    status: HelperStatus
     hours: int
     travel: bool
-    mode: Literal["remote", "on_site", "travel"]
+    mode: SupportMode
 
 
 class MeetingRequest(OutputModel):

@@ -9,7 +9,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, StringConstraints, field_validator
 
 from shared.events import EVENT_TYPES
-from shared.schemas import InputModel, OutputModel
+from shared.schemas import InputModel, MergePatch, OutputModel
+from shared.types import LINE_PATTERN
 
 EventType = Literal[
     "allocation.proposed",
@@ -23,6 +24,9 @@ EventType = Literal[
 ]
 assert set(get_args(EventType)) == set(EVENT_TYPES), "EventType and events.EVENT_TYPES differ"
 
+AttemptOutcome = Literal["delivered", "retry", "failed"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
 TargetUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=8, max_length=2048),
@@ -30,9 +34,14 @@ TargetUrl = Annotated[
         description="https URL (http only for hosts in WEBHOOK_ALLOWED_HOSTS); it must not "
         "resolve to a loopback, link-local, private or reserved address",
         examples=["https://cms.example.org/hooks/tandem"],
+        json_schema_extra={"pattern": LINE_PATTERN},
     ),
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Description = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=300),
+    Field(json_schema_extra={"pattern": LINE_PATTERN}),
+]
 EventList = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
 
 
@@ -66,9 +75,10 @@ class WebhookCreate(InputModel):
         return _unique(events)
 
 
-class WebhookUpdate(InputModel):
+class WebhookUpdate(MergePatch):
     """A JSON merge patch; `enabled: true` re-enables a subscription that was disabled."""
 
+    document = WebhookCreate
     model_config = {"json_schema_extra": {"examples": [{"enabled": True}]}}
 
     url: TargetUrl | None = None
@@ -118,9 +128,9 @@ class DeliveryAttemptRead(OutputModel):
     duration_ms: int
     status_code: int | None
     error: str | None
-    outcome: Literal["delivered", "retry", "failed"]
+    outcome: AttemptOutcome
     next_attempt_at: datetime | None
-    delivery_status: Literal["pending", "delivered", "failed"]
+    delivery_status: DeliveryStatus
 
 
 class PingResult(OutputModel):

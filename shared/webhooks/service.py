@@ -31,15 +31,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud
 from shared.errors import NotFound, Unprocessable
-from shared.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from shared.pagination import decode_cursor, encode_cursor, keyset_page, split_page
+from shared.models import WebhookSubscription
+from shared.pagination import decode_cursor, encode_cursor, split_page
 from shared.schemas import validate_document
-from shared.webhooks import signing
+from shared.webhooks import repository, signing
 from shared.webhooks.schemas import WebhookCreate
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -230,14 +229,13 @@ async def create(
     if not data.enabled:
         sub.disabled_at = datetime.now(UTC)
         sub.disabled_reason = "Created disabled."
-    session.add(sub)
-    await session.flush()
+    await repository.add(session, sub)
     return sub, secret
 
 
 async def get(session: AsyncSession, webhook_id: uuid.UUID, *, lock: bool = False) -> Any:
     """One subscription, or NotFound."""
-    sub = await session.get(WebhookSubscription, webhook_id, with_for_update=lock)
+    sub = await repository.get(session, webhook_id, lock=lock)
     if sub is None:
         raise NotFound(f"No webhook subscription {webhook_id}.")
     return sub
@@ -247,14 +245,7 @@ async def list_subscriptions(
     session: AsyncSession, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of subscriptions in creation order."""
-    stmt = keyset_page(
-        select(WebhookSubscription),
-        WebhookSubscription.created_at,
-        WebhookSubscription.id,
-        cursor,
-        limit,
-    )
-    rows = list((await session.scalars(stmt)).all())
+    rows = await repository.page(session, cursor, limit)
     page, next_cursor = split_page(rows, limit, lambda s: (s.created_at.isoformat(), str(s.id)))
     return [to_api(s) for s in page], next_cursor
 
@@ -313,11 +304,7 @@ async def disable(
     sub.enabled = False
     sub.disabled_at = now
     sub.disabled_reason = reason
-    await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending")
-        .values(status="failed", finished_at=now, next_attempt_at=None, last_error=reason)
-    )
+    await repository.fail_pending(session, sub.id, reason, now)
 
 
 async def delete(
@@ -326,30 +313,7 @@ async def delete(
     """Remove a subscription with its deliveries and their log."""
     sub = await get(session, webhook_id, lock=True)
     crud.check_version(_RESOURCE, sub, expected_version)
-    await session.delete(sub)
-    await session.flush()
-
-
-ATTEMPT_COLUMNS = (
-    WebhookAttempt.id,
-    WebhookAttempt.delivery_id,
-    WebhookDelivery.message_id,
-    WebhookDelivery.event_id,
-    WebhookDelivery.event_type,
-    WebhookAttempt.attempt,
-    WebhookAttempt.attempted_at,
-    WebhookAttempt.duration_ms,
-    WebhookAttempt.status_code,
-    WebhookAttempt.error,
-    WebhookAttempt.outcome,
-    WebhookAttempt.next_attempt_at,
-    WebhookDelivery.status.label("delivery_status"),
-)
-
-
-def attempt_to_api(row: Any) -> dict[str, Any]:
-    """A delivery attempt as the API shows it."""
-    return {name: getattr(row, name) for name in (c.key for c in ATTEMPT_COLUMNS)}
+    await repository.remove(session, sub)
 
 
 async def list_attempts(
@@ -357,19 +321,10 @@ async def list_attempts(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a subscription's delivery attempts, newest first."""
     await get(session, webhook_id)
-    stmt = (
-        select(*ATTEMPT_COLUMNS)
-        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
-        .where(WebhookAttempt.subscription_id == webhook_id)
-    )
-    if cursor:
-        (before,) = decode_cursor(cursor, (int,))
-        stmt = stmt.where(WebhookAttempt.id < before)
-    rows = list(
-        (await session.execute(stmt.order_by(WebhookAttempt.id.desc()).limit(limit + 1))).all()
-    )
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return [attempt_to_api(r) for r in rows[:limit]], next_cursor
+    before = decode_cursor(cursor, (int,))[0] if cursor else None
+    rows = await repository.attempts_before(session, webhook_id, before, limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
 
 
 _RESOURCE: crud.Resource[WebhookSubscription] = crud.Resource(

@@ -54,8 +54,12 @@ async def who_am_i(key: ReadKey) -> Response:
     response_model=ApiKeyCreated,
     responses=problems(409),
 )
-async def create_key(body: ApiKeyCreate, session: SessionDep, _key: AdminKey) -> Response:
+async def create_key(
+    request: Request, body: ApiKeyCreate, session: SessionDep, _key: AdminKey
+) -> Response:
     key, raw = await service.create_key(session, body.name, body.secretariat, body.scopes)
+    cache: KeyCache = request.app.state.key_cache
+    cache.issued(service.hash_key(raw))
     return json_response(
         {**service.to_api(key), "key": raw},
         201,

@@ -12,7 +12,7 @@ from services.api.auth import WriteKey
 from services.api.conventions import idempotent, json_response
 from services.api.deps import SessionDep, SettingsDep
 from services.api.problems import PROBLEM_BASE
-from services.api.routing import Problem, problems
+from services.api.routing import Problem, RefOwner, problems
 from shared import batch
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
@@ -22,6 +22,7 @@ from shared.meetings.schemas import MeetingWrite
 from shared.offers import service as capacity_offers
 from shared.offers.repository import OFFERS
 from shared.offers.schemas import CapacityOfferWrite
+from shared.policy import reference_owner
 from shared.requests import service as workload_requests
 from shared.requests.repository import REQUESTS
 from shared.requests.schemas import WorkloadRequestWrite
@@ -46,18 +47,33 @@ BATCHES: tuple[batch.BatchResource[Any], ...] = (
 
 
 def _body_model(spec: batch.BatchResource[Any]) -> type[InputModel]:
-    """The request body: items are validated one by one (so one bad item fails alone), but
-    documented as the resource's write schema."""
+    """The request body. One rule for items: the batch as a whole must be a list of at most
+    MAX_ITEMS objects (else 422, nothing applied); each object is then validated on its own
+    against the resource's write schema, and one that breaks it fails alone with its problem
+    in the results. The schema therefore describes an item as any object and names the write
+    schema it is checked against."""
+    write = spec.schema.__name__
     items_schema = {
         "type": "array",
         "maxItems": batch.MAX_ITEMS,
-        "items": {"$ref": f"#/components/schemas/{spec.schema.__name__}"},
+        "items": {
+            "type": "object",
+            "description": f"A `{write}` document with its `external_ref`; one that breaks "
+            f"`{write}` is reported as an `error` result, the others are applied",
+        },
         "description": f"Up to {batch.MAX_ITEMS} objects, each with its `external_ref`",
     }
     model: type[InputModel] = create_model(
-        f"{spec.schema.__name__.removesuffix('Write')}BatchUpsert",
+        f"{write.removesuffix('Write')}BatchUpsert",
         __base__=InputModel,
-        items=(Annotated[list[Any], WithJsonSchema(items_schema)], ...),
+        items=(
+            Annotated[
+                list[dict[str, Any]],
+                Field(max_length=batch.MAX_ITEMS),
+                WithJsonSchema(items_schema),
+            ],
+            ...,
+        ),
     )
     return model
 
@@ -123,7 +139,11 @@ Every item gets a result in request order: `created`, `updated`, `unchanged` (th
 object already had these fields: no new version, no change-feed entry) or `error` with a
 problem. An item that fails is rolled back alone (a savepoint per item); the others are
 committed together at the end of the request. Sending the same batch again gives
-`unchanged` everywhere. More than {max_items} items, or a body over 5 MiB, is 413.
+`unchanged` everywhere. More than {max_items} items, or an item that is not an object, is
+422 and applies nothing; a body over 5 MiB is 413.
+
+References are resolved within the key's secretariat (an admin key names it with
+`?secretariat=`, required for it).
 """
 
 
@@ -136,9 +156,12 @@ def _add_route(spec: batch.BatchResource[Any]) -> None:
         session: SessionDep,
         key: WriteKey,
         settings: SettingsDep,
+        secretariat: RefOwner = None,
     ) -> Response:
+        owner = reference_owner(key, secretariat)
+
         async def produce() -> Response:
-            results = await batch.upsert_many(session, key, spec, body.items)  # type: ignore[attr-defined]
+            results = await batch.upsert_many(session, key, spec, body.items, owner)  # type: ignore[attr-defined]
             return json_response(_render(results))
 
         return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
@@ -158,10 +181,7 @@ def _add_route(spec: batch.BatchResource[Any]) -> None:
         response_model=BatchUpsertResult,
         responses={
             **problems(),
-            413: {
-                **problems()[413],
-                "description": f"More than {batch.MAX_ITEMS} items, or a body over 5 MiB",
-            },
+            413: {**problems()[413], "description": "A body over 5 MiB"},
         },
     )
 

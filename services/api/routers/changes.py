@@ -20,11 +20,15 @@ from shared.db import session_scope
 router = APIRouter(prefix="/changes", tags=["change feed"])
 
 
+ChangeType = Literal["activity", "meeting", "workload_request", "capacity_offer", "allocation"]
+ChangeOp = Literal["create", "update", "delete"]
+
+
 class ChangeEntry(BaseModel):
     seq: int = Field(description="Position in the feed (increasing, not gapless)")
-    type: Literal["activity", "meeting", "workload_request", "capacity_offer", "allocation"]
+    type: ChangeType
     id: uuid.UUID
-    op: Literal["create", "update", "delete"]
+    op: ChangeOp
     version: int
     at: datetime = Field(description="When the writing transaction ran")
     data: dict[str, Any] | None = Field(

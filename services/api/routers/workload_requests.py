@@ -18,6 +18,7 @@ from services.api.routing import (
     Cursor,
     Limit,
     RefId,
+    RefOwner,
     RefSource,
     created_response,
     page_response,
@@ -25,6 +26,7 @@ from services.api.routing import (
 )
 from shared.allocations.schemas import HistoryEntryRead
 from shared.matching import candidates
+from shared.policy import reference_owner
 from shared.requests import repository, service
 from shared.requests.schemas import (
     CancelBody,
@@ -125,8 +127,10 @@ async def upsert_request(
     body: WorkloadRequestWrite,
     session: SessionDep,
     key: WriteKey,
+    secretariat: RefOwner = None,
 ) -> Response:
-    found, created = await service.upsert_by_ref(session, key, source, ext_id, body)
+    owner = reference_owner(key, secretariat)
+    found, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
         return created_response(request, repository.to_api(found), PATH)
     return object_response(request, repository.to_api(found))
