@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         default=2048, ge=1, description="open connections one API process accepts (uvicorn)"
     )
+    taxa_conventions: str = Field(
+        default="CITES,CMS",
+        description="conventions whose taxon registers are kept and compared (comma-separated)",
+    )
     matching_test_delay_seconds: float = Field(
         default=0.0, ge=0, description="tests only: a pause inside each matching run's transaction"
     )
@@ -72,6 +76,19 @@ class Settings(BaseSettings):
         return frozenset(
             h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
         )
+
+    @field_validator("taxa_conventions")
+    @classmethod
+    def _conventions(cls, value: str) -> str:
+        codes = [part.strip().upper() for part in value.split(",") if part.strip()]
+        if not codes or any(not c.isalnum() or len(c) > 16 for c in codes):
+            raise ValueError("TAXA_CONVENTIONS is a comma-separated list of short codes")
+        return ",".join(dict.fromkeys(codes))
+
+    @property
+    def taxa_convention_codes(self) -> tuple[str, ...]:
+        """The conventions with a taxon register, in the order given."""
+        return tuple(self.taxa_conventions.split(","))
 
     @property
     def working_weekdays(self) -> frozenset[int]:

@@ -26,6 +26,7 @@ from shared.policy import Principal
 from shared.requests import service as requests
 from shared.requests.repository import REQUESTS
 from shared.requests.schemas import WorkloadRequestWrite
+from shared.taxa import demo as taxa_demo
 
 DEMO_SOURCE = "tandem-demo"
 
@@ -422,6 +423,7 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[st
         created["activities"] += made
     await _seed_support(session, admin, today, created)
     await _seed_history(session, admin, today)
+    created["taxa"] = await taxa_demo.load(session)
     return created
 
 

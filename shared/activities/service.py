@@ -20,6 +20,7 @@ from shared.pagination import decode_cursor, split_page
 from shared.policy import Principal, require_secretariat
 from shared.schemas import validate_document
 from shared.secretariats.service import require_known
+from shared.taxa import service as taxa
 
 THEME_ORDER = (
     "species",
@@ -310,7 +311,7 @@ async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:
     row = await repository.find(session, activity_id)
     if row is None:
         raise NotFound(f"No activity {activity_id}.")
-    return repository.record_to_api(row)
+    return (await with_species_resolved(session, [repository.record_to_api(row)]))[0]
 
 
 async def list_activities(
@@ -320,20 +321,23 @@ async def list_activities(
     status: str | None = None,
     secretariat: str | None = None,
     species: str | None = None,
+    taxon: str | None = None,
     meeting_code: str | None = None,
     updated_since: datetime | None = None,
     q: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of activities in creation order, filtered."""
+    """One page of activities in creation order, filtered; `species` matches the names
+    standing for the same taxon (synonyms), `taxon` the species below a higher taxon."""
     after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
     rows = await repository.page(
         session,
         theme=theme,
         status=status,
         secretariat=secretariat,
-        species=species,
+        species=await taxa.names_for_species(session, species) if species else None,
+        taxon=await taxa.names_under_taxon(session, taxon) if taxon else None,
         meeting_code=meeting_code,
         updated_since=updated_since,
         q=q,
@@ -341,7 +345,22 @@ async def list_activities(
         limit=limit + 1,
     )
     shown = [repository.record_to_api(r) for r in rows]
-    return split_page(shown, limit, lambda a: (a["created_at"].isoformat(), str(a["id"])))
+    page, next_cursor = split_page(
+        shown, limit, lambda a: (a["created_at"].isoformat(), str(a["id"]))
+    )
+    return await with_species_resolved(session, page), next_cursor
+
+
+async def with_species_resolved(
+    session: AsyncSession, shown: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The activities with `species_resolved`: what each name stands for in each
+    convention's taxonomy (one query for the whole list)."""
+    names = list(dict.fromkeys(name for a in shown for name in a["species"]))
+    resolved = {r["name"]: r for r in await taxa.resolve_names(session, names)}
+    for a in shown:
+        a["species_resolved"] = [resolved[name] for name in a["species"]]
+    return shown
 
 
 async def for_meeting(session: AsyncSession, ident: str) -> dict[str, Any]:

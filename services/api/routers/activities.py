@@ -49,7 +49,21 @@ async def list_activities(
     ] = None,
     species: Annotated[
         str | None,
-        Query(min_length=1, max_length=200, description="A scientific name (any case)"),
+        Query(
+            min_length=1,
+            max_length=200,
+            description="A scientific name (any case); its synonyms in either convention's "
+            "taxonomy match too",
+        ),
+    ] = None,
+    taxon: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="A taxon (e.g. a family, `Elephantidae`): activities on any species "
+            "below it in either convention's taxonomy",
+        ),
     ] = None,
     meeting_code: Annotated[MeetingCode | None, Query()] = None,
     updated_since: Timestamp | None = None,
@@ -68,6 +82,7 @@ async def list_activities(
         status=status,
         secretariat=secretariat,
         species=species,
+        taxon=taxon,
         meeting_code=meeting_code,
         updated_since=updated_since,
         q=q,
