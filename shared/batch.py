@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select, tuple_
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud, queue
+from shared.db.integrity import conflict_for
 from shared.errors import AppError, Conflict, PayloadTooLarge, Unprocessable
 from shared.policy import Principal
 from shared.schemas import validate_document
@@ -112,15 +112,7 @@ async def _stored(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The objects these references name, as the API shows them (rows, not ORM objects, so
     the upserts below load and lock fresh ones)."""
-    if not refs:
-        return {}
-    table: Any = spec.resource.model.__table__
-    rows = (
-        await session.execute(
-            select(table).where(tuple_(table.c.external_source, table.c.external_id).in_(refs))
-        )
-    ).all()
-    return {(r.external_source, r.external_id): spec.resource.to_api(r) for r in rows}
+    return await crud.shown_by_external_refs(session, spec.resource, refs)
 
 
 def _same(spec: BatchResource[Any], current: dict[str, Any], data: BaseModel) -> bool:
@@ -167,17 +159,12 @@ async def _upsert_one(
     data: Any,
 ) -> ItemResult:
     ref = {"source": source, "id": ext_id}
-    model: Any = spec.resource.model
     try:
         async with session.begin_nested():
             # Held to the end of the batch's transaction: the version read here is the one
             # the upsert below starts from.
             await crud.lock_external_ref(session, spec.resource, source, ext_id)
-            before = await session.scalar(
-                select(model.version).where(
-                    model.external_source == source, model.external_id == ext_id
-                )
-            )
+            before = await crud.version_by_external_ref(session, spec.resource, source, ext_id)
             obj, created = await spec.upsert(session, principal, source, ext_id, data)
             outcome: Outcome = (
                 "created" if created else "unchanged" if obj.version == before else "updated"
@@ -186,7 +173,8 @@ async def _upsert_one(
     except AppError as exc:
         return ItemResult(index, ref, "error", error=exc)
     except DBAPIError as exc:
-        conflict = Conflict(
+        unique = conflict_for(exc, spec.resource.label) if isinstance(exc, IntegrityError) else None
+        conflict = unique or Conflict(
             f"The {spec.resource.label} conflicts with stored data "
             f"({type(exc.orig).__name__ if exc.orig else 'database error'}); "
             "check the item against the current state and send it again."

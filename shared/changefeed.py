@@ -26,13 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, text, true
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.changes import RESOURCE_TYPES
 from shared.errors import BadRequest, Gone, Unprocessable
-from shared.models import Change, ChangeFeedState
+from shared.feed import repository
 from shared.pagination import decode_cursor, encode_cursor
 
 # Arbitrary constant naming the sequencer's advisory lock (one per database).
@@ -41,39 +39,21 @@ SEQUENCE_BATCH = 5000
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
-# Numbered in a subquery over the ordered pending ids, so positions follow id order
-# (the order in which the writes were made) within one run.
-_SEQUENCE_SQL = text(
-    """
-    UPDATE change SET seq = numbered.seq
-    FROM (
-        SELECT pending.id, nextval('change_seq') AS seq
-        FROM (SELECT id FROM change WHERE seq IS NULL ORDER BY id LIMIT :batch) AS pending
-    ) AS numbered
-    WHERE change.id = numbered.id
-    """
-)
-
 
 async def sequence_pending(session: AsyncSession, batch: int = SEQUENCE_BATCH) -> int:
     """Give feed positions to committed changes that have none; how many got one.
 
     Call it in a transaction of its own and commit right after: the lock is held until then.
     """
-    if not await session.scalar(select(exists().where(Change.seq.is_(None)))):
+    if not await repository.any_unsequenced(session):
         return 0
-    await _lock(session)
+    await repository.lock_sequencer(session, SEQUENCER_LOCK)
     total = 0
     while True:
-        result = await session.execute(_SEQUENCE_SQL, {"batch": batch})
-        count: int = result.rowcount  # type: ignore[attr-defined]
+        count = await repository.sequence_batch(session, batch)
         total += count
         if count < batch:
             return total
-
-
-async def _lock(session: AsyncSession) -> None:
-    await session.execute(select(func.pg_advisory_xact_lock(SEQUENCER_LOCK)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,28 +84,15 @@ def parse_types(types: str | None) -> list[str] | None:
     return sorted(set(wanted))
 
 
-async def _issued_head(session: AsyncSession) -> int:
-    """The highest position ever drawn (a cursor beyond it was not made by this feed)."""
-    row = (await session.execute(text("SELECT last_value, is_called FROM change_seq"))).one()
-    return int(row.last_value) if row.is_called else 0
-
-
-async def _pruned_through(session: AsyncSession) -> int:
-    value = await session.scalar(
-        select(ChangeFeedState.pruned_through_seq).where(ChangeFeedState.id == 1)
-    )
-    return int(value or 0)
-
-
 async def read(
     session: AsyncSession, after: str | None, types: list[str] | None, limit: int
 ) -> FeedPage:
     """Entries after the cursor, in feed order; 400 for a cursor this feed did not issue,
     410 for one older than the retained history."""
     position = decode_cursor(after, (int,))[0] if after is not None else 0
-    pruned = await _pruned_through(session)
+    pruned = await repository.pruned_through(session)
     if position < pruned:
-        resync = encode_cursor(await _issued_head(session))
+        resync = encode_cursor(await repository.issued_head(session))
         raise Gone(
             "The change feed no longer holds the changes after this cursor (they are kept "
             "for a limited time). Resync: note resync_cursor, fetch a full copy through "
@@ -133,71 +100,22 @@ async def read(
             type_slug="cursor-expired",
             resync_cursor=resync,
         )
-    if position > await _issued_head(session):
+    if position > await repository.issued_head(session):
         raise BadRequest(
             "The cursor is not valid: pass back the next_cursor of a previous page unchanged.",
             type_slug="invalid-cursor",
         )
-    page_stmt = select(
-        Change.seq,
-        Change.resource_type,
-        Change.resource_id,
-        Change.op,
-        Change.version,
-        Change.at,
-        Change.data,
-    ).where(Change.seq > position)
-    if types is not None:
-        page_stmt = page_stmt.where(Change.resource_type.in_(types))
-    page = page_stmt.order_by(Change.seq).limit(limit).subquery().lateral("page")
-    head = select(func.max(Change.seq).label("head")).subquery("head")
     # One statement, one snapshot: the head is what this page could have seen.
-    rows = (
-        await session.execute(select(head.c.head, page).select_from(head.outerjoin(page, true())))
-    ).all()
-    items = [
-        {
-            "seq": r.seq,
-            "type": r.resource_type,
-            "id": r.resource_id,
-            "op": r.op,
-            "version": r.version,
-            "at": r.at,
-            "data": r.data,
-        }
-        for r in rows
-        if r.seq is not None
-    ]
+    items, head = await repository.page_after(session, position, types, limit)
     next_position = items[-1]["seq"] if items else position
-    if len(items) < limit and rows and rows[0].head is not None:
+    if len(items) < limit and head is not None:
         # Nothing else up to the head matched the filter: later reads may start there.
-        next_position = max(next_position, int(rows[0].head))
+        next_position = max(next_position, head)
     return FeedPage(items, encode_cursor(next_position))
 
 
 async def prune(session: AsyncSession, retention_days: int, now: datetime | None = None) -> int:
     """Remove entries older than the retention period (a prefix of the feed); how many."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
-    await _lock(session)
-    through = await session.scalar(
-        select(func.max(Change.seq)).where(Change.at < cutoff, Change.seq.is_not(None))
-    )
-    if through is None:
-        return 0
-    result = await session.execute(
-        delete(Change).where(Change.seq.is_not(None), Change.seq <= through)
-    )
-    stmt = insert(ChangeFeedState).values(id=1, pruned_through_seq=through, pruned_at=func.now())
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[ChangeFeedState.id],
-            set_={
-                "pruned_through_seq": func.greatest(
-                    ChangeFeedState.pruned_through_seq, stmt.excluded.pruned_through_seq
-                ),
-                "pruned_at": stmt.excluded.pruned_at,
-            },
-        )
-    )
-    deleted: int = result.rowcount  # type: ignore[attr-defined]
-    return deleted
+    await repository.lock_sequencer(session, SEQUENCER_LOCK)
+    return await repository.prune_before(session, cutoff)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import Delete, Insert, Update, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.compiled import Compiled
-from shared.models import Change
+from shared.feed import repository
 
 RESOURCE_TYPES = ("activity", "meeting", "workload_request", "capacity_offer", "allocation")
 
@@ -23,33 +23,24 @@ async def record(
     data: dict[str, Any] | None,
 ) -> None:
     """Append a change of one object, in the transaction that made it."""
-    await _APPEND.execute(
-        session,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        op=op,
-        version=version,
-        data=data,
-    )
+    await repository.append_change(session, resource_type, resource_id, op, version, data)
 
 
-def with_write(write: Insert | Update | Delete, *more: Insert) -> Compiled:
+def deferred(session: AsyncSession) -> AbstractAsyncContextManager[None]:
+    """Within the block, changes, history entries and events are written at its end, one
+    statement per kind (see shared/feed/repository.py)."""
+    return repository.deferred(session)
+
+
+def deferring(session: AsyncSession) -> bool:
+    """Whether writes of this session are being deferred (see `deferred`)."""
+    return repository.deferring(session)
+
+
+def with_write(write: repository.Write, *more: repository.Insert) -> Compiled:
     """One statement that makes `write` (and the inserts `more`, e.g. events.INSERT) and
-    appends its change: round trips fewer.
+    appends its change: round trips fewer (for repositories building their statements).
 
     Run it with the write's parameters plus resource_type, resource_id, op, version, data.
     """
-    statement = _APPEND_STATEMENT.add_cte(write.cte("write"))
-    for n, extra in enumerate(more, 1):
-        statement = statement.add_cte(extra.cte(f"write_{n}"))
-    return Compiled(statement)
-
-
-_APPEND_STATEMENT = insert(Change).values(
-    {
-        name: bindparam(name, type_=Change.__table__.c[name].type)
-        for name in ("resource_type", "resource_id", "op", "version", "data")
-    }
-)
-# Every write appends one: compiled once (see shared/db/compiled.py).
-_APPEND = Compiled(_APPEND_STATEMENT)
+    return repository.with_change(write, *more)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 
 import typer
 
@@ -13,7 +16,75 @@ from shared.logging import configure_logging
 app = typer.Typer(
     help="Tandem: joint activities and mutual support of the secretariats.",
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
+_options = {"debug": False}
+
+
+class InfrastructureError(Exception):
+    """A server the command needs is missing or unreachable; the message says what to do."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tandem {package_version('tandem')}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback of a failure (also with LOG_LEVEL=DEBUG)."
+    ),
+) -> None:
+    """Tandem: joint activities and mutual support of the secretariats."""
+    _options["debug"] = debug
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line saying which server failed and why, without a traceback."""
+    from pydantic import ValidationError
+    from redis.exceptions import RedisError
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, InfrastructureError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors() if err["loc"])
+        return f"invalid configuration ({fields}): {exc.errors()[0]['msg']}"
+    reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    reason = reason or type(exc).__name__
+    if isinstance(exc, RedisError):
+        return f"Redis is unreachable: {reason}"
+    module = type(exc).__module__
+    if isinstance(exc, DBAPIError) or module.startswith("asyncpg"):
+        return f"the database refused or failed: {reason}"
+    if isinstance(exc, OSError | TimeoutError):
+        return f"cannot connect: {reason}"
+    return f"{type(exc).__name__}: {reason}"
+
+
+def main() -> None:
+    """The `tandem` entry point: failures are one line on stderr, tracebacks only when asked."""
+    try:
+        app()
+    except Exception as exc:
+        debug = _options["debug"] or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG"
+        if debug:
+            raise
+        typer.echo(f"error: {describe_failure(exc)}", err=True)
+        sys.exit(1)
+
+
+def _require_embedded(settings: Settings) -> None:
+    from shared.embedded import missing_servers
+
+    missing = missing_servers(settings)
+    if missing:
+        raise InfrastructureError(missing)
 
 
 @contextmanager
@@ -22,6 +93,7 @@ def database_url(settings: Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
+    _require_embedded(Settings(database_url=None, redis_url="unused"))
     from shared.embedded import EmbeddedPostgres
 
     postgres = EmbeddedPostgres(settings.data_dir)
@@ -32,13 +104,22 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 
 @app.command()
-def run() -> None:
+def run(
+    demo: bool | None = typer.Option(
+        None,
+        "--demo/--no-demo",
+        help="Load the demo data set into an empty database (default: only on the embedded "
+        "PostgreSQL, never into the database of DATABASE_URL).",
+    ),
+) -> None:
     """Migrate, then run the API and the worker in the foreground (embedded servers by default)."""
     from shared.launcher import Launcher
 
     settings = get_settings()
+    _require_embedded(settings)
     configure_logging(settings.log_level, "launcher")
-    raise typer.Exit(Launcher(settings, seed=_seed_if_empty).run())
+    seed_wanted = demo if demo is not None else not settings.database_url
+    raise typer.Exit(Launcher(settings, seed=_seed_if_empty if seed_wanted else None).run())
 
 
 def _seed_if_empty(url: str) -> None:
@@ -77,8 +158,8 @@ def migrate() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, "migrate")
     with database_url(settings) as url:
-        upgrade_head(url)
-    typer.echo("migrations applied")
+        applied = upgrade_head(url)
+    typer.echo(f"migrations applied: {applied}" if applied else "migrations: already at head")
 
 
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -135,13 +216,22 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON array, each key as the API shows it (/v1/api-keys)."
+    ),
+) -> None:
     """List API keys (never the keys themselves)."""
     from shared.keys import service
 
     settings = get_settings()
     with database_url(settings) as url:
         keys = _in_session(url, service.list_keys)
+    if as_json:
+        import orjson
+
+        typer.echo(orjson.dumps([service.to_api(k) for k in keys], default=str).decode())
+        return
     typer.echo(
         f"{'NAME':<28} {'PREFIX':<12} {'SECRETARIAT':<12} {'SCOPES':<26} {'LAST USED':<20} STATE"
     )
@@ -169,5 +259,57 @@ def keys_revoke(name: str = typer.Argument(..., help="The key's name")) -> None:
     typer.echo(f"revoked API key {name}")
 
 
+@app.command()
+def check() -> None:
+    """Check the configuration, the database, Redis and the migrations; say what is wrong."""
+    import asyncio
+
+    from shared.migrate import current_revision, head_revision
+
+    problems: list[str] = []
+
+    def report(name: str, problem: str | None) -> None:
+        typer.echo(f"{name:<14} {'ok' if problem is None else problem}")
+        if problem is not None:
+            problems.append(name)
+
+    try:
+        settings = Settings()
+    except Exception as exc:
+        report("configuration", describe_failure(exc))
+        raise typer.Exit(1) from exc
+    report("configuration", None)
+    if not settings.database_url:
+        report("database", "DATABASE_URL is not set")
+    else:
+        try:
+            current, head = current_revision(settings.database_url), head_revision()
+        except Exception as exc:
+            report("database", describe_failure(exc))
+        else:
+            report("database", None)
+            behind = None if current == head else f"at {current}, head is {head}: tandem migrate"
+            report("migrations", behind)
+    if not settings.redis_url:
+        report("redis", "REDIS_URL is not set")
+    else:
+        report("redis", asyncio.run(_redis_problem(settings.redis_url)))
+    if problems:
+        raise typer.Exit(1)
+
+
+async def _redis_problem(url: str) -> str | None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:
+        return describe_failure(exc)
+    finally:
+        await client.aclose()
+    return None
+
+
 if __name__ == "__main__":
-    app()
+    main()

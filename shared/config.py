@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     changes_retention_days: int = Field(default=30, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    rate_limit_per_key: int = Field(
+        default=1200, ge=0, description="requests per API key per window; 0: no limit"
+    )
+    rate_limit_per_address: int = Field(
+        default=3000, ge=0, description="requests per client address per window; 0: no limit"
+    )
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    max_concurrent_requests: int = Field(
+        default=256, ge=1, description="requests one API process serves at once; more get 503"
+    )
+    db_wait_seconds: float = Field(
+        default=10.0, gt=0, description="longest wait for a database connection before a 503"
+    )
+    max_connections: int = Field(
+        default=2048, ge=1, description="open connections one API process accepts (uvicorn)"
+    )
     matching_test_delay_seconds: float = Field(
         default=0.0, ge=0, description="tests only: a pause inside each matching run's transaction"
     )

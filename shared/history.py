@@ -12,11 +12,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud
-from shared.models import HistoryEntry
+from shared.feed import repository
 from shared.pagination import decode_cursor, encode_cursor
 
 # Fields that change with every version and say nothing of their own.
@@ -63,16 +62,8 @@ async def record(
     reason: str | None = None,
 ) -> None:
     """Append one entry to an object's history."""
-    await session.execute(
-        insert(HistoryEntry).values(
-            resource_type=resource_type,
-            resource_id=resource_id,
-            version=version,
-            action=action,
-            actor=actor[:100],
-            changes=changes or {},
-            reason=reason,
-        )
+    await repository.add_history(
+        session, resource_type, resource_id, version, action, actor[:100], changes or {}, reason
     )
 
 
@@ -114,24 +105,7 @@ async def entries(
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of an object's history, oldest first."""
-    stmt = select(HistoryEntry).where(
-        HistoryEntry.resource_type == resource_type, HistoryEntry.resource_id == resource_id
-    )
-    if cursor:
-        (after,) = decode_cursor(cursor, (int,))
-        stmt = stmt.where(HistoryEntry.id > after)
-    rows = list((await session.scalars(stmt.order_by(HistoryEntry.id).limit(limit + 1))).all())
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return [to_api(e) for e in rows[:limit]], next_cursor
-
-
-def to_api(e: HistoryEntry) -> dict[str, Any]:
-    """A history entry as the API shows it."""
-    return {
-        "at": e.at,
-        "actor": e.actor,
-        "action": e.action,
-        "version": e.version,
-        "changes": e.changes,
-        "reason": e.reason,
-    }
+    after = decode_cursor(cursor, (int,))[0] if cursor else None
+    rows = await repository.history_page(session, resource_type, resource_id, after, limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return [{k: v for k, v in e.items() if k != "id"} for e in rows[:limit]], next_cursor

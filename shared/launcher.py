@@ -17,7 +17,11 @@ from shared.embedded import EmbeddedPostgres, EmbeddedRedis
 
 log = logging.getLogger("tandem.launcher")
 
-WORKER_RESTART_DELAY = 2.0
+# A worker that exits is started again after 1 s, then 2, 4... up to 60 s while it keeps
+# failing; one that ran for a minute counts as healthy again.
+WORKER_RESTART_FIRST_DELAY = 1.0
+WORKER_RESTART_MAX_DELAY = 60.0
+WORKER_HEALTHY_AFTER = 60.0
 
 
 class Launcher:
@@ -78,6 +82,9 @@ class Launcher:
         return env
 
     def _supervise(self, env: dict[str, str]) -> int:
+        delay = WORKER_RESTART_FIRST_DELAY
+        worker_started = time.monotonic()
+        restart_at: float | None = None
         while not self.stopping:
             time.sleep(0.2)
             api = self.children["api"]
@@ -85,11 +92,20 @@ class Launcher:
                 log.error("API exited", extra={"code": api.returncode})
                 return api.returncode or 1
             worker = self.children["worker"]
-            if worker.poll() is not None and not self.stopping:
-                # arq does not reconnect after losing Redis: a fresh worker does.
-                log.warning("worker exited; restarting", extra={"code": worker.returncode})
-                time.sleep(WORKER_RESTART_DELAY)
-                self._spawn("worker", env)
+            now = time.monotonic()
+            if restart_at is not None:
+                if now >= restart_at:
+                    self._spawn("worker", env)
+                    worker_started, restart_at = now, None
+            elif worker.poll() is not None:
+                if now - worker_started >= WORKER_HEALTHY_AFTER:
+                    delay = WORKER_RESTART_FIRST_DELAY
+                log.warning(
+                    "worker exited; restarting",
+                    extra={"code": worker.returncode, "in_s": delay},
+                )
+                restart_at = now + delay
+                delay = min(delay * 2, WORKER_RESTART_MAX_DELAY)
         return 0
 
     def _shutdown(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -11,6 +12,35 @@ from typing import Any
 import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# Shaped like a Tandem API key or a webhook signing secret (shared/keys, shared/webhooks).
+_SECRET = re.compile(r"\b(tdm|whsec)_[A-Za-z0-9+/=_-]{6,}")
+
+
+def redact(text: str) -> str:
+    """`text` with anything shaped like an API key or a webhook secret masked."""
+    if "tdm_" not in text and "whsec_" not in text:
+        return text
+    return _SECRET.sub(r"\1_[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """The last defence: masks keys and webhook secrets in a record's message, its extra
+    fields and its traceback before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = redact(message), None
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD_ATTRS and isinstance(value, str):
+                setattr(record, key, redact(value))
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
     "message",
@@ -42,6 +72,8 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exc"] = record.exc_text
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -49,6 +81,7 @@ def configure_logging(level: str, process_name: str) -> None:
     """Send every logger's records to stderr as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(process_name))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -56,5 +89,7 @@ def configure_logging(level: str, process_name: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # Alembic speaks only while it migrates (shared.migrate raises it to INFO then).
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     # Requests are logged once, by the API's own middleware, with their request id.
     logging.getLogger("uvicorn.access").disabled = True

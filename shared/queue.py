@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from arq import ArqRedis
@@ -51,6 +52,11 @@ def take_pending(session: AsyncSession) -> list[Job]:
     """Remove and return the jobs asked for in this session (after commit or rollback)."""
     jobs: list[Job] = session.info.pop(_PENDING, [])
     return jobs
+
+
+async def send_at(queue: ArqRedis | None, name: str, at: datetime) -> None:
+    """Enqueue a wake-up for `name` at `at` (the work itself is in PostgreSQL already)."""
+    await send(queue, [Job(name, (), {"_defer_until": at})])
 
 
 async def send(queue: ArqRedis | None, jobs: list[Job]) -> None:

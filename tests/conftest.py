@@ -32,7 +32,7 @@ from tests.servers import (
 )
 
 # Tables whose rows a test may create; emptied after each test. Secretariats are reset.
-KEEP_TABLES = {"alembic_version", "secretariat"}
+KEEP_TABLES = {"alembic_version", "secretariat", "duty_station"}
 
 
 def _asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -79,6 +79,10 @@ def settings(database_url: str, servers: TestServers, run_id: str) -> Settings:
         queue_name=f"tandem-test-{run_id}",
         log_level="WARNING",
         api_key_cache_seconds=0,
+        # Every test's requests come from one address and reuse few keys: budgets are tested
+        # on apps of their own (tests/api/test_edge.py).
+        rate_limit_per_key=0,
+        rate_limit_per_address=0,
     )
 
 
@@ -91,6 +95,8 @@ def process_env(settings: Settings) -> dict[str, str]:
         REDIS_URL=settings.redis_url or "",
         QUEUE_NAME=settings.queue_name,
         LOG_LEVEL="INFO",
+        RATE_LIMIT_PER_KEY="0",
+        RATE_LIMIT_PER_ADDRESS="0",
     )
     return env
 
@@ -124,6 +130,11 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
         statements = ["SET LOCAL session_replication_role = replica"]
         statements += [f'DELETE FROM "{t}"' for t in to_empty]
         statements.append("DELETE FROM secretariat WHERE code NOT IN ('CITES', 'CMS')")
+        statements.append("DELETE FROM duty_station WHERE locode NOT IN ('CH GVA', 'DE BON')")
+        statements.append(
+            "UPDATE duty_station SET country = left(locode, 2), "
+            "subdivision = CASE locode WHEN 'CH GVA' THEN 'GE' ELSE 'NW' END"
+        )
         # Sequences start again too (feed positions, identities), as after a fresh migration.
         statements.append(
             "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n"

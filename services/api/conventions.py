@@ -9,13 +9,11 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from shared.errors import BadRequest, PreconditionFailed, Unprocessable
-from shared.models import IdempotencyRecord
+from shared.idempotency import repository as idempotency
 from shared.policy import Principal
 from shared.serialization import dumps
 
@@ -118,37 +116,9 @@ async def idempotent(
         raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
     request_hash = _request_hash(request, await request.body())
     # Expired records are forgotten, so the key can be used again.
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.api_key_id == principal.key_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.created_at < _ago(ttl_hours),
-        )
-    )
-    # The placeholder row is the lock: a concurrent request with the same key blocks on it
-    # until this transaction commits (then replays) or rolls back (then runs itself).
-    claimed = await session.execute(
-        insert(IdempotencyRecord)
-        .values(
-            api_key_id=principal.key_id,
-            key=key,
-            request_hash=request_hash,
-            status_code=0,
-            headers={},
-            body=b"",
-        )
-        .on_conflict_do_nothing()
-        .returning(IdempotencyRecord.key)
-    )
-    if claimed.first() is None:
-        stored = (
-            await session.execute(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.api_key_id == principal.key_id,
-                    IdempotencyRecord.key == key,
-                )
-            )
-        ).scalar_one()
+    await idempotency.forget_older_than(session, principal.key_id, key, _ago(ttl_hours))
+    if not await idempotency.claim(session, principal.key_id, key, request_hash):
+        stored = await idempotency.get(session, principal.key_id, key)
         if stored.request_hash != request_hash:
             raise Unprocessable(
                 "This Idempotency-Key was used with a different request body; "
@@ -163,10 +133,8 @@ async def idempotent(
         )
     response = await produce()
     kept = {k: v for k, v in response.headers.items() if k.lower() in {"etag", "location"}}
-    await session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.api_key_id == principal.key_id, IdempotencyRecord.key == key)
-        .values(status_code=response.status_code, headers=kept, body=bytes(response.body))
+    await idempotency.store(
+        session, principal.key_id, key, response.status_code, kept, bytes(response.body)
     )
     return response
 

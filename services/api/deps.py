@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
 from shared.config import Settings
-from shared.errors import BadRequest, Unprocessable
+from shared.errors import BadRequest, ServiceUnavailable, Unprocessable
 from shared.types import CONTROL_CHARACTERS
 
 # GET and HEAD only read (a key's last-use stamp is one statement of its own): their
@@ -20,18 +22,34 @@ from shared.types import CONTROL_CHARACTERS
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
 
+@asynccontextmanager
+async def _turn(gate: asyncio.Semaphore, settings: Settings) -> AsyncIterator[None]:
+    """Wait for a database turn, at most DB_WAIT_SECONDS; then 503 rather than a longer queue."""
+    try:
+        async with asyncio.timeout(settings.db_wait_seconds):
+            await gate.acquire()
+    except TimeoutError:
+        raise ServiceUnavailable(
+            "The server is busy; try again in a few seconds.", retry_after=2
+        ) from None
+    try:
+        yield
+    finally:
+        gate.release()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent (reads: none)."""
     state = request.app.state
     if request.method in _READ_METHODS:
         # Each statement has committed on its own: nothing to commit or roll back.
-        async with state.read_gate, state.read_session_factory() as session:
+        async with _turn(state.read_gate, state.settings), state.read_session_factory() as session:
             yield session
             jobs = queue.take_pending(session)
         if jobs:
             await queue.send(state.queue, jobs)
         return
-    async with state.write_gate, state.session_factory() as session:
+    async with _turn(state.write_gate, state.settings), state.session_factory() as session:
         try:
             yield session
             await session.commit()

@@ -15,14 +15,17 @@ from services.api import openapi, problems
 from services.api.auth import KeyCache
 from services.api.deps import refuse_control_characters, reject_unknown_query
 from services.api.middleware import EdgeMiddleware, Metrics
+from services.api.ratelimit import RateLimiter
 from services.api.routers import (
     activities,
     allocations,
     api_keys,
     batch,
+    calendars,
     capacity_offers,
     changes,
     dashboard,
+    forecast,
     health,
     matching,
     meetings,
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             autocommit=True,
         )
         app.state.engine = engine
+        app.state.read_engine = read_engine
         app.state.session_factory = create_session_factory(engine)
         app.state.read_session_factory = create_read_session_factory(read_engine)
         # As many requests hold a session as the pool has connections; the rest wait here in
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.queue.aclose()
+            await app.state.rate_limiter.aclose()
             await read_engine.dispose()
             await engine.dispose()
 
@@ -96,13 +101,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    app.state.rate_limiter = RateLimiter(
+        settings.redis_url,
+        settings.queue_name,
+        per_key=settings.rate_limit_per_key,
+        per_address=settings.rate_limit_per_address,
+        window=settings.rate_limit_window_seconds,
+    )
     problems.install(app)
-    app.add_middleware(EdgeMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        EdgeMiddleware,
+        metrics=app.state.metrics,
+        key_cache=app.state.key_cache,
+        limiter=app.state.rate_limiter,
+        max_concurrent=settings.max_concurrent_requests,
+    )
     app.include_router(health.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", dashboard.static_files, name="dashboard-static")
     v1_routers = (
         secretariats.router,
+        calendars.router,
         meetings.router,
         activities.router,
         api_keys.router,
@@ -114,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         batch.router,
         webhooks.router,
         stats.router,
+        forecast.router,
     )
     for router in v1_routers:
         app.include_router(

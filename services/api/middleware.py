@@ -1,4 +1,6 @@
-"""One pure-ASGI middleware: request id, body size limit, metrics and the access log."""
+"""One pure-ASGI middleware at the edge: request id, load shedding, rate limits, the API key
+(checked before one byte of the body is read), the body size limit, security headers, the
+last word on unhandled errors, metrics and the access log."""
 
 from __future__ import annotations
 
@@ -6,20 +8,29 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.api.problems import problem_response
+from services.api.auth import MISSING_KEY, UNKNOWN_KEY, KeyCache, SessionMaker, bearer_token
+from services.api.problems import problem_response, unhandled_response
+from services.api.ratelimit import RateLimiter, Refusal
 from shared.batch import MAX_BODY_BYTES as BATCH_MAX_BODY_BYTES
 from shared.logging import request_id_var
 
 log = logging.getLogger("tandem.access")
 
 MAX_BODY_BYTES = 1024 * 1024
-# Bulk sync routes (`POST /v1/<collection>:batch-upsert`) take up to 5 MiB; no other route does.
+# Bulk sync routes (`POST /v1/<collection>:batch-upsert`) take up to 5 MiB from a key with the
+# `write` scope; no other route or key does.
 LARGE_BODY_SUFFIX = ":batch-upsert"
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Probes and metrics are answered even when the process is past its concurrency limit.
+_UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_V1_HEADERS = [(b"x-content-type-options", b"nosniff")]
+_NO_STORE = (b"cache-control", b"no-store")
+_WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="tandem"'}
 
 
 class _BodyTooLarge(Exception):
@@ -44,22 +55,73 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "tandem_rate_limited",
+            "Requests refused at the edge for load: reason key, address or overload",
+            ["reason"],
+            registry=self.registry,
+        )
 
 
 class EdgeMiddleware:
-    """Tags each request with an id, refuses bodies over 1 MiB (5 MiB for batch upserts),
-    counts and logs it."""
+    """Everything a request meets before its route: see the module docstring."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        key_cache: KeyCache,
+        limiter: RateLimiter | None = None,
+        max_concurrent: int = 256,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.key_cache = key_cache
+        self.limiter = limiter
+        self.max_concurrent = max_concurrent
         self.max_body = max_body
+        self.in_flight = 0
+        self.policy_header = (
+            (b"ratelimit-policy", limiter.policies().encode())
+            if limiter is not None and limiter.policies()
+            else None
+        )
 
-    def body_limit(self, path: str) -> int:
+    def body_limit(self, path: str, may_write: bool) -> int:
         """The largest body a request to `path` may carry."""
-        if path.endswith(LARGE_BODY_SUFFIX):
+        if may_write and path.endswith(LARGE_BODY_SUFFIX):
             return max(self.max_body, BATCH_MAX_BODY_BYTES)
         return self.max_body
+
+    async def admit(self, scope: Scope) -> tuple[Any, int]:
+        """For a `/v1` request: a refusal response, or None and the body limit. The key is
+        resolved here and left in `scope["state"]` for the route's scope dependency."""
+        if self.limiter is not None and scope.get("client"):
+            refusal = await self.limiter.check_address(scope["client"][0])
+            if refusal is not None:
+                return self._too_many(refusal), 0
+        token = bearer_token(scope["headers"])
+        if token is None:
+            return problem_response(401, MISSING_KEY, headers=_WWW_AUTHENTICATE), 0
+        sessions: SessionMaker = scope["app"].state.read_session_factory
+        principal = await self.key_cache.resolve(token, sessions)
+        if principal is None:
+            return problem_response(401, UNKNOWN_KEY, headers=_WWW_AUTHENTICATE), 0
+        if self.limiter is not None:
+            refusal = await self.limiter.check_key(str(principal.key_id))
+            if refusal is not None:
+                return self._too_many(refusal), 0
+        scope.setdefault("state", {})["principal"] = principal
+        return None, self.body_limit(scope["path"], principal.has_scope("write"))
+
+    def _too_many(self, refusal: Refusal) -> Any:
+        self.metrics.rate_limited.labels(refusal.policy).inc()
+        detail = (
+            f"Too many requests for this {'API key' if refusal.policy == 'key' else 'address'}:"
+            f" {refusal.quota} per {refusal.window} s. Try again in {refusal.retry_after} s."
+        )
+        return problem_response(429, detail, headers=refusal.headers())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,51 +130,108 @@ class EdgeMiddleware:
         started = time.perf_counter()
         request_id = None
         length = None
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 request_id = candidate if _REQUEST_ID_OK.match(candidate) else None
             elif name == b"content-length":
                 length = value
+            elif name == b"transfer-encoding":
+                has_body = True
         request_id = request_id or uuid.uuid4().hex
+        has_body = has_body or (length is not None and length != b"0")
         token = request_id_var.set(request_id)
-        rid_header = (b"x-request-id", request_id.encode())
+        path: str = scope["path"]
+        v1 = path.startswith("/v1/")
+        extra_headers = [(b"x-request-id", request_id.encode())]
+        if v1:
+            extra_headers += _V1_HEADERS
+            if self.policy_header is not None:
+                extra_headers.append(self.policy_header)
         status = 500
         response_started = False
+        too_large = False
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
+            if too_large and not response_started:
+                # The route saw a body cut short (FastAPI calls that a parse error): the answer
+                # is the 413 sent below, not whatever the route made of it.
+                return
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), rid_header]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in extra_headers if h[0] not in present]
+                if v1 and b"cache-control" not in present:
+                    headers.append(_NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         received = 0
-        max_body = self.body_limit(scope["path"])
+        max_body = self.max_body
 
         async def receive_wrapper() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
+        counted = False
         try:
-            if length is not None and (not length.isdigit() or int(length) > max_body):
-                raise _BodyTooLarge
-            await self.app(scope, receive_wrapper, send_wrapper)
+            refusal: Any = None
+            if v1:
+                refusal, max_body = await self.admit(scope)
+            # Only requests that go on to their route count against the limit: a refusal at
+            # the edge is cheaper than the 503 would be.
+            if refusal is None and path not in _UNSHED_PATHS:
+                counted = True
+                self.in_flight += 1
+                if self.in_flight > self.max_concurrent:
+                    self.metrics.rate_limited.labels("overload").inc()
+                    refusal = problem_response(
+                        503,
+                        "The server is busy; try again in a second.",
+                        headers={"Retry-After": "1"},
+                    )
+            if refusal is not None:
+                if has_body:
+                    # The body is never read: hang up after the answer rather than take in
+                    # (and throw away) what the client still sends.
+                    refusal.headers["Connection"] = "close"
+                await refusal(scope, receive, send_wrapper)
+            else:
+                if length is not None and (not length.isdigit() or int(length) > max_body):
+                    too_large = True
+                    raise _BodyTooLarge
+                await self.app(scope, receive_wrapper, send_wrapper)
+                if too_large:
+                    raise _BodyTooLarge
         except _BodyTooLarge:
             if response_started:
                 raise
-            response = problem_response(413, f"The request body is larger than {max_body} bytes.")
+            too_large = False
+            response = problem_response(
+                413,
+                f"The request body is larger than {max_body} bytes.",
+                headers={"Connection": "close"},
+            )
             await response(scope, receive, send_wrapper)
+        except Exception as exc:
+            if response_started:
+                raise
+            await unhandled_response(exc, _route_template(scope))(scope, receive, send_wrapper)
         finally:
+            if counted:
+                self.in_flight -= 1
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             method = scope["method"]
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template, method).observe(elapsed)
@@ -121,10 +240,15 @@ class EdgeMiddleware:
                     "request",
                     extra={
                         "method": method,
-                        "path": scope["path"],
+                        "path": path,
                         "route": template,
                         "status": status,
                         "ms": round(elapsed * 1000, 2),
                     },
                 )
             request_id_var.reset(token)
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from shared.errors import AppError
+from shared.db.integrity import conflict_for
+from shared.errors import AppError, ServiceUnavailable
+from shared.logging import request_id_var
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,8 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def _app_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": 'Bearer realm="tandem"'} if exc.status == 401 else None
+    if isinstance(exc, ServiceUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         exc.status,
         exc.detail,
@@ -142,9 +148,34 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, detail, headers=headers or None)
 
 
-async def _unhandled(_request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
+def unhandled_response(exc: BaseException, route: str) -> Response:
+    """Log an unexpected error and answer 500. The log line names the exception's type, the
+    route and the request id, and where it was raised; never its text, which may quote bound
+    values or rows (secrets among them)."""
+    log.error(
+        "unhandled error",
+        extra={
+            "error_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "route": route,
+            "request_id": request_id_var.get(),
+            "where": "".join(traceback.format_tb(exc.__traceback__)[-8:]),
+        },
+    )
     return problem_response(500, "An unexpected error occurred; it has been logged.")
+
+
+async def _integrity_error(request: Request, exc: Exception) -> Response:
+    """A unique index that fired despite the services' checks: 409 naming the field."""
+    assert isinstance(exc, IntegrityError)
+    conflict = conflict_for(exc)
+    if conflict is None:
+        return await _unhandled(request, exc)
+    return await _app_error(request, conflict)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    return unhandled_response(exc, route)
 
 
 def install(app: FastAPI) -> None:
@@ -152,4 +183,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unhandled)

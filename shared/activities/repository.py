@@ -20,6 +20,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    delete,
     func,
     insert,
     literal,
@@ -105,22 +106,26 @@ _KNOWN_CODES = Compiled(
 def record_to_api(r: asyncpg.Record) -> dict[str, Any]:
     """A row of READ_COLUMNS as the API shows the activity."""
     return {
-        "id": r[0],
-        "title": r[1],
-        "description": r[2],
-        "theme": r[3],
-        "species": r[4],
-        "lead_secretariat": r[5],
-        "partner_secretariats": r[6],
-        "status": r[7],
-        "start_date": r[8],
-        "end_date": r[9],
-        "meeting_codes": r[10],
-        "tags": r[11],
-        "external_ref": None if r[12] is None else {"source": r[12], "id": r[13]},
-        "version": r[14],
-        "created_at": r[15],
-        "updated_at": r[16],
+        "id": r["id"],
+        "title": r["title"],
+        "description": r["description"],
+        "theme": r["theme"],
+        "species": r["species"],
+        "lead_secretariat": r["lead_secretariat_code"],
+        "partner_secretariats": r["partner_secretariat_codes"],
+        "status": r["status"],
+        "start_date": r["start_date"],
+        "end_date": r["end_date"],
+        "meeting_codes": r["meeting_codes"],
+        "tags": r["tags"],
+        "external_ref": (
+            None
+            if r["external_source"] is None
+            else {"source": r["external_source"], "id": r["external_id"]}
+        ),
+        "version": r["version"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
     }
 
 
@@ -164,9 +169,40 @@ async def known_codes(
     return found["secretariat"], found["meeting"], now
 
 
+_EXISTS = Compiled(select(Activity.id).where(Activity.id == bindparam("id")))
+
+
+async def exists(session: AsyncSession, activity_id: uuid.UUID) -> bool:
+    """Whether the activity exists."""
+    return await _EXISTS.fetchrow(session, id=activity_id) is not None
+
+
 async def find(session: AsyncSession, activity_id: uuid.UUID) -> asyncpg.Record | None:
     """The activity's READ_COLUMNS, or None."""
     return await _BY_ID.fetchrow(session, id=activity_id)
+
+
+_FOR_MEETING = Compiled(
+    select(*READ_COLUMNS)
+    .where(
+        Activity.meeting_codes.contains(
+            bindparam("meeting_codes", type_=Activity.meeting_codes.type)
+        )
+    )
+    .order_by(Activity.title, Activity.id)
+)
+_DELETE = Compiled(delete(Activity).where(Activity.id == bindparam("id")))
+
+
+async def reported_to(session: AsyncSession, meeting_code: str) -> list[dict[str, Any]]:
+    """The activities reported to a meeting, by title, as the API shows them."""
+    rows = await _FOR_MEETING.fetch(session, meeting_codes=[meeting_code])
+    return [record_to_api(r) for r in rows]
+
+
+async def delete_one(session: AsyncSession, activity_id: uuid.UUID) -> None:
+    """Delete an activity."""
+    await _DELETE.execute(session, id=activity_id)
 
 
 @lru_cache(maxsize=2 ** (len(FILTERS) + 1))

@@ -8,12 +8,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, crud, events
 from shared.activities import repository
-from shared.activities.repository import READ_COLUMNS
 from shared.activities.schemas import ActivityWrite
 from shared.errors import NotFound
 from shared.meetings import service as meetings
@@ -214,11 +212,16 @@ async def delete_activity(
     activity = await _load(session, activity_id)
     require_secretariat(principal, _owners(activity), "delete this activity")
     crud.check_version(ACTIVITIES, activity, expected)
-    await session.execute(delete(Activity).where(Activity.id == activity_id))
+    await repository.delete_one(session, activity_id)
     await changes.record(
         session, "activity", activity_id, "delete", activity.version + 1, {"id": str(activity_id)}
     )
     await _changed(session, "delete", activity_id, activity.version + 1, None)
+
+
+async def exists(session: AsyncSession, activity_id: uuid.UUID) -> bool:
+    """Whether the activity exists."""
+    return await repository.exists(session, activity_id)
 
 
 async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:
@@ -256,23 +259,17 @@ async def list_activities(
         after=after,
         limit=limit + 1,
     )
-    page, next_cursor = split_page(rows, limit, lambda r: (r[15].isoformat(), str(r[0])))
-    return [repository.record_to_api(r) for r in page], next_cursor
+    shown = [repository.record_to_api(r) for r in rows]
+    return split_page(shown, limit, lambda a: (a["created_at"].isoformat(), str(a["id"])))
 
 
 async def for_meeting(session: AsyncSession, ident: str) -> dict[str, Any]:
     """The activities reported to a meeting, grouped by theme in a fixed order."""
     meeting = await meetings.resolve(session, ident)
-    rows = (
-        await session.execute(
-            select(*READ_COLUMNS)
-            .where(Activity.meeting_codes.contains([meeting.code]))
-            .order_by(Activity.title, Activity.id)
-        )
-    ).all()
+    rows = await repository.reported_to(session, meeting.code)
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(row.theme, []).append(to_api(row))
+        groups.setdefault(row["theme"], []).append(row)
     themes = [{"theme": t, "activities": groups[t]} for t in THEME_ORDER if t in groups]
     return {"meeting": meetings.to_api(meeting), "themes": themes, "total": len(rows)}
 

@@ -33,10 +33,12 @@ async def update_request(
     reason: str | None = None,
     values: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    hours: dict[str, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Apply `values` (if any) and the figures recomputed from the allocations as one new
-    version of a locked request; announce when it becomes matched or fulfilled."""
-    figures = (await allocations.figures_by_request(session, [request.id]))[request.id]
+    version of a locked request; announce when it becomes matched or fulfilled. `hours`:
+    the request's proposed and accepted hours when the caller has just read them."""
+    figures = hours or (await allocations.figures_by_request(session, [request.id]))[request.id]
     merged = dict(values or {})
     status = rules.request_status(
         merged.get("status", request.status),
@@ -72,10 +74,12 @@ async def update_offer(
     reason: str | None = None,
     values: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    hours: dict[str, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Apply `values` (if any) and the figures recomputed from the allocations as one new
-    version of a locked offer."""
-    figures = (await allocations.figures_by_offer(session, [offer.id]))[offer.id]
+    version of a locked offer. `hours`: the offer's proposed and accepted hours when the
+    caller has just read them."""
+    figures = hours or (await allocations.figures_by_offer(session, [offer.id]))[offer.id]
     merged = dict(values or {})
     merged.update(hours_proposed=figures["proposed"], hours_accepted=figures["accepted"])
     return await history.update(

@@ -17,10 +17,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, crud, events, history
+from shared import changes, events, history
 from shared.allocations import figures, rules
 from shared.allocations import repository as repo
-from shared.allocations.repository import ALLOCATIONS, Pair
+from shared.allocations.repository import Pair
 from shared.allocations.service import drop
 from shared.errors import Conflict
 from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
@@ -178,23 +178,25 @@ def _same(allocation: Allocation, p: ProposalIn) -> bool:
 
 
 async def _insert(
-    session: AsyncSession, run_id: uuid.UUID | None, p: ProposalIn, actor: str
-) -> Allocation:
-    allocation = await crud.insert(
-        session,
-        ALLOCATIONS,
-        {
-            "request_id": p.request_id,
-            "offer_id": p.offer_id,
-            "hours": p.hours,
-            "travel": p.travel,
-            "matching_run_id": run_id,
-            "days": [AllocationDay(day=d, hours=h) for d, h in sorted(p.days)],
-        },
+    session: AsyncSession, run_id: uuid.UUID | None, new: list[ProposalIn], actor: str
+) -> list[uuid.UUID]:
+    """Insert new proposals, each with its change, history entry and event; their ids."""
+    shown = await repo.insert_proposed(
+        session, run_id, ((p.request_id, p.offer_id, p.hours, p.travel, p.days) for p in new)
     )
-    await history.created(session, ALLOCATIONS, allocation, actor, action="proposed")
-    await events.emit(session, "allocation.proposed", repo.to_api(allocation))
-    return allocation
+    for allocation in shown:
+        await changes.record(session, "allocation", allocation["id"], "create", 1, allocation)
+        await history.record(
+            session,
+            "allocation",
+            allocation["id"],
+            1,
+            "proposed",
+            actor,
+            history.diff(None, allocation),
+        )
+        await events.emit(session, "allocation.proposed", allocation)
+    return [a["id"] for a in shown]
 
 
 async def _change(
@@ -270,6 +272,21 @@ async def apply_proposals(
         raise ProposalsRejected("The proposals in force changed while writing: run again.")
     await _check(session, wanted, offer_rows, request_rows, working_weekdays)
 
+    # Every change, history entry and event below goes in with one statement per kind.
+    async with changes.deferred(session):
+        return await _write(session, run_id, wanted, current, offer_rows, request_rows, actor, why)
+
+
+async def _write(
+    session: AsyncSession,
+    run_id: uuid.UUID | None,
+    wanted: dict[Pair, ProposalIn],
+    current: Sequence[Allocation],
+    offer_rows: dict[uuid.UUID, CapacityOffer],
+    request_rows: dict[uuid.UUID, WorkloadRequest],
+    actor: str,
+    why: str,
+) -> ProposalDiff:
     diff = ProposalDiff()
     touched_offers: set[uuid.UUID] = set()
     touched_requests: set[uuid.UUID] = set()
@@ -287,18 +304,30 @@ async def apply_proposals(
         else:
             diff.changed.append(ProposalChange(allocation.id, *pair, p.hours, allocation.hours))
             await _change(session, allocation, run_id, p, actor, why)
-    for pair, p in sorted(wanted.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
-        if pair in in_force:
-            continue
-        touched_requests.add(pair[0])
-        touched_offers.add(pair[1])
-        allocation = await _insert(session, run_id, p, actor)
-        diff.added.append(ProposalChange(allocation.id, *pair, p.hours, 0))
+    new = [
+        p
+        for pair, p in sorted(wanted.items(), key=lambda item: (str(item[0][0]), str(item[0][1])))
+        if pair not in in_force
+    ]
+    for p, allocation_id in zip(new, await _insert(session, run_id, new, actor), strict=True):
+        touched_requests.add(p.request_id)
+        touched_offers.add(p.offer_id)
+        diff.added.append(ProposalChange(allocation_id, p.request_id, p.offer_id, p.hours, 0))
 
+    offer_hours = await repo.figures_by_offer(session, touched_offers)
     for offer_id in _ids(touched_offers):
-        await figures.update_offer(session, offer_rows[offer_id], actor=actor, reason=why)
+        await figures.update_offer(
+            session, offer_rows[offer_id], actor=actor, reason=why, hours=offer_hours[offer_id]
+        )
+    request_hours = await repo.figures_by_request(session, touched_requests)
     for request_id in _ids(touched_requests):
-        await figures.update_request(session, request_rows[request_id], actor=actor, reason=why)
+        await figures.update_request(
+            session,
+            request_rows[request_id],
+            actor=actor,
+            reason=why,
+            hours=request_hours[request_id],
+        )
     return diff
 
 

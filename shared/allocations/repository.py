@@ -10,9 +10,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -108,6 +108,60 @@ async def parties_of_live(
         stmt = stmt.where(Allocation.offer_id == offer_id)
     rows = (await session.execute(stmt)).all()
     return {r.request_id for r in rows}, {r.offer_id for r in rows}
+
+
+async def insert_proposed(
+    session: AsyncSession,
+    run_id: uuid.UUID | None,
+    proposals: Iterable[tuple[uuid.UUID, uuid.UUID, int, bool, Iterable[tuple[date, int]]]],
+) -> list[dict[str, Any]]:
+    """Insert proposed allocations (request_id, offer_id, hours, travel, days) with their
+    days, in that order, a statement for all allocations and one for all days; each as the
+    API shows it."""
+    now = await session.scalar(select(func.now()))
+    rows: list[dict[str, Any]] = []
+    day_rows: list[dict[str, Any]] = []
+    shown: list[dict[str, Any]] = []
+    for request_id, offer_id, hours, travel, days in proposals:
+        allocation_id = uuid.uuid4()
+        schedule = sorted(days)
+        rows.append(
+            {
+                "id": allocation_id,
+                "request_id": request_id,
+                "offer_id": offer_id,
+                "hours": hours,
+                "travel": travel,
+                "status": "proposed",
+                "matching_run_id": run_id,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        day_rows.extend({"allocation_id": allocation_id, "day": d, "hours": h} for d, h in schedule)
+        shown.append(
+            {
+                "id": allocation_id,
+                "request_id": request_id,
+                "offer_id": offer_id,
+                "hours": hours,
+                "days": [{"date": d, "hours": h} for d, h in schedule],
+                "travel": travel,
+                "status": "proposed",
+                "matching_run_id": run_id,
+                "decided_at": None,
+                "decided_by": None,
+                "reason": None,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    if rows:
+        await session.execute(insert(cast(Table, Allocation.__table__)), rows)
+        await session.execute(insert(cast(Table, AllocationDay.__table__)), day_rows)
+    return shown
 
 
 async def _hours_by(

@@ -14,7 +14,16 @@ REQUEST_ELIGIBILITY_FIELDS = frozenset(
     {"secretariat", "kind", "skills", "on_site", "location", "start_date", "end_date"}
 )
 OFFER_ELIGIBILITY_FIELDS = frozenset(
-    {"secretariat", "kind", "skills", "location", "travel_ok", "start_date", "end_date"}
+    {
+        "secretariat",
+        "kind",
+        "skills",
+        "location",
+        "travel_ok",
+        "start_date",
+        "end_date",
+        "unavailable_dates",
+    }
 )
 # Fields whose change calls for a new matching run.
 REQUEST_MATCHING_FIELDS = REQUEST_ELIGIBILITY_FIELDS | {"hours", "priority"}

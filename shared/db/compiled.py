@@ -16,6 +16,7 @@ import asyncpg
 import orjson
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -69,47 +70,80 @@ class Compiled:
         await self._run(session, "execute", params)
 
     async def _run(self, session: AsyncSession, method: str, params: Mapping[str, Any]) -> Any:
-        adapted = await _adapted_connection(session)
         args = self.args(params)
+        connection = await _connection(session)
+        # All public: the pooled connection's DBAPI adapter and the asyncpg connection under it.
+        pooled = connection.sync_connection.connection  # type: ignore[union-attr]
+        driver: asyncpg.Connection = pooled.driver_connection
+        adapter: Any = pooled.dbapi_connection
+        if not adapter.autocommit and not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement:
+            # the first statement of a transaction goes through the adapter's DBAPI cursor, so
+            # that BEGIN goes first and the adapter knows its transaction for commit/rollback.
+            return await _through_dbapi(connection, self.sql, args, method)
         try:
-            return await getattr(adapted.driver_connection, method)(self.sql, *args)
+            return await getattr(driver, method)(self.sql, *args)
         except asyncpg.PostgresError as error:
             # The same exception SQLAlchemy raises for a failed statement (IntegrityError,
             # DataError...), so callers that handle those need not know the path taken.
-            raise _sqlalchemy_error(adapted, error, self.sql, args) from error
+            raise _sqlalchemy_error(connection, error, self.sql, args) from error
+
+
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The connection `session` runs on (read sessions are bound to one up front)."""
+    bind = session.bind
+    if isinstance(bind, AsyncConnection) and bind.sync_connection is not None:
+        return bind
+    return await session.connection()
+
+
+async def _through_dbapi(
+    connection: AsyncConnection, sql: str, args: list[Any], method: str
+) -> Any:
+    """Run `sql` on a DBAPI cursor of `connection` (PEP 249; its rows are asyncpg records)."""
+
+    def run(sync_connection: Connection) -> Any:
+        cursor = sync_connection.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            if method == "fetch":
+                return cursor.fetchall()
+            if method == "fetchrow":
+                return cursor.fetchone()
+            return None
+        finally:
+            cursor.close()
+
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        return await connection.run_sync(run)
+    except dbapi.Error as error:
+        raise sa_exc.DBAPIError.instance(sql, args, error, dbapi.Error) from error
+
+
+# asyncpg's errors as the DBAPI (PEP 249) errors SQLAlchemy's asyncpg adapter raises for them;
+# SQLAlchemy's DBAPIError turns each kind into its own class (IntegrityError...).
+_DBAPI_KINDS: dict[type[BaseException], str] = {
+    asyncpg.IntegrityConstraintViolationError: "IntegrityError",
+    asyncpg.PostgresError: "Error",
+    asyncpg.SyntaxOrAccessError: "ProgrammingError",
+    asyncpg.InterfaceError: "InterfaceError",
+    asyncpg.InvalidCachedStatementError: "InvalidCachedStatementError",
+    asyncpg.InternalServerError: "InternalServerError",
+    asyncpg.RestrictViolationError: "RestrictViolationError",
+    asyncpg.NotNullViolationError: "NotNullViolationError",
+    asyncpg.ForeignKeyViolationError: "ForeignKeyViolationError",
+    asyncpg.UniqueViolationError: "UniqueViolationError",
+    asyncpg.CheckViolationError: "CheckViolationError",
+    asyncpg.ExclusionViolationError: "ExclusionViolationError",
+    asyncpg.InternalClientError: "InternalClientError",
+}
 
 
 def _sqlalchemy_error(
-    adapted: Any, error: Exception, sql: str, args: list[Any]
+    connection: AsyncConnection, error: Exception, sql: str, args: list[Any]
 ) -> sa_exc.StatementError:
-    try:
-        adapted._handle_exception(error)  # raises the driver error SQLAlchemy would see
-    except Exception as translated:
-        return sa_exc.DBAPIError.instance(sql, args, translated, adapted.dbapi.Error)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under `session`, with the session's transaction begun on it."""
-    driver: asyncpg.Connection = (await _adapted_connection(session)).driver_connection
-    return driver
-
-
-async def _adapted_connection(session: AsyncSession) -> Any:
-    """SQLAlchemy's adapter of the asyncpg connection under `session`, its transaction begun.
-
-    SQLAlchemy's asyncpg adapter sends BEGIN lazily, before its own first statement; a
-    statement sent straight to the driver must not slip in ahead of it, outside the
-    transaction (autocommit sessions have none).
-    """
-    bind = session.bind
-    adapted: Any
-    if isinstance(bind, AsyncConnection) and bind.sync_connection is not None:
-        # A session bound to one connection (read requests): no need to ask the session.
-        adapted = bind.sync_connection.connection.dbapi_connection
-    else:
-        connection = await session.connection()
-        adapted = (await connection.get_raw_connection()).dbapi_connection
-    if not adapted.autocommit and adapted._transaction is None:
-        await adapted._start_transaction()
-    return adapted
+    dbapi = connection.dialect.loaded_dbapi
+    kind = next(_DBAPI_KINDS[cls] for cls in type(error).__mro__ if cls in _DBAPI_KINDS)
+    translated = getattr(dbapi, kind)(error.args[0] if error.args else str(error), error)
+    return sa_exc.DBAPIError.instance(sql, args, translated, dbapi.Error)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import orjson
+from arq import ArqRedis
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.queue import send, take_pending
 from shared.serialization import dumps
 
 
@@ -35,6 +37,8 @@ def create_engine(
         # Requests beyond the pool wait their turn in its queue instead.
         max_overflow=0,
         pool_timeout=10,
+        # Errors and their log lines never carry bound values (webhook secrets, key hashes).
+        hide_parameters=True,
         json_serializer=json_text,
         json_deserializer=orjson.loads,
         # JIT compiling costs 30-50 ms and never pays off for these short queries (the stats
@@ -76,12 +80,22 @@ def create_read_session_factory(
 
 
 @asynccontextmanager
-async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit when the block succeeds, roll back when it raises."""
+async def session_scope(
+    factory: async_sessionmaker[AsyncSession], queue: ArqRedis | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit when the block succeeds, roll back when it raises.
+
+    With `queue` (the worker's unit of work), the jobs asked for during the transaction
+    (shared/queue.py) are sent after the commit and dropped on rollback; without it they stay
+    with the session for the caller to take."""
     async with factory() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
+            if queue is not None:
+                take_pending(session)
             raise
+        if queue is not None:
+            await send(queue, take_pending(session))

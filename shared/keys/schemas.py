@@ -51,3 +51,25 @@ class ApiKeyRead(OutputModel):
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The key itself; shown this once and never again")
+
+
+class ApiKeyIdentity(OutputModel):
+    """Who the calling key is: what a client needs to shape its view (no secret, no dates)."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "id": "3f1e2d4c-5b6a-4789-9c0d-1e2f3a4b5c6d",
+                    "name": "cites-coordinator",
+                    "secretariat": "CITES",
+                    "scopes": ["read", "write", "approve"],
+                }
+            ]
+        }
+    }
+
+    id: uuid.UUID
+    name: str
+    secretariat: str | None = Field(description="The key's secretariat; none for an admin key")
+    scopes: list[Scope]

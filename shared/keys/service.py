@@ -8,13 +8,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.models import ApiKey, Secretariat
+from shared.keys import repository
+from shared.models import ApiKey
 from shared.policy import SCOPES, Principal
+from shared.secretariats import service as secretariats
 
 # A recognisable prefix lets secret scanners find a leaked key.
 KEY_PREFIX = "tdm_"
@@ -47,7 +48,7 @@ async def create_key(
 ) -> tuple[ApiKey, str]:
     """Make a key; returns the stored record and the plain key (never stored)."""
     scope_list = _validate_scopes(scopes, secretariat)
-    if secretariat is not None and await session.get(Secretariat, secretariat) is None:
+    if secretariat is not None and not await secretariats.exists(session, secretariat):
         raise Unprocessable(f"Unknown secretariat '{secretariat}'.")
     raw = new_raw_key()
     key = ApiKey(
@@ -57,23 +58,20 @@ async def create_key(
         secretariat_code=secretariat,
         scopes=scope_list,
     )
-    session.add(key)
     try:
-        async with session.begin_nested():
-            await session.flush()
+        await repository.add(session, key)
     except IntegrityError as exc:
         raise Conflict(f"An API key named '{name}' exists already.") from exc
-    await session.refresh(key)
     return key, raw
 
 
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
     """Every key, newest first (hashes are never shown)."""
-    return list((await session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))).all())
+    return await repository.list_newest_first(session)
 
 
 async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
-    key = await session.get(ApiKey, key_id)
+    key = await repository.get(session, key_id)
     if key is None:
         raise NotFound(f"No API key {key_id}.")
     return key
@@ -88,7 +86,7 @@ async def revoke_key(session: AsyncSession, key: ApiKey) -> ApiKey:
 
 
 async def revoke_by_name(session: AsyncSession, name: str) -> ApiKey:
-    key = await session.scalar(select(ApiKey).where(ApiKey.name == name))
+    key = await repository.by_name(session, name)
     if key is None:
         raise NotFound(f"No API key named '{name}'.")
     return await revoke_key(session, key)
@@ -98,25 +96,12 @@ async def find_principal(
     session: AsyncSession, raw: str
 ) -> tuple[Principal, datetime | None] | None:
     """The caller a plain key stands for, and when it was last used; None if unknown/revoked."""
-    row = (
-        await session.execute(
-            select(
-                ApiKey.id, ApiKey.name, ApiKey.secretariat_code, ApiKey.scopes, ApiKey.last_used_at
-            ).where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        return None
-    return Principal(
-        row.id, row.name, row.secretariat_code, frozenset(row.scopes)
-    ), row.last_used_at
+    return await repository.principal_by_hash(session, hash_key(raw))
 
 
 async def touch(session: AsyncSession, key_id: uuid.UUID) -> None:
     """Record that a key was used now."""
-    await session.execute(
-        update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=datetime.now(UTC))
-    )
+    await repository.set_last_used(session, key_id, datetime.now(UTC))
 
 
 def to_api(key: ApiKey) -> dict[str, object]:
@@ -131,3 +116,8 @@ def to_api(key: ApiKey) -> dict[str, object]:
         "last_used_at": key.last_used_at,
         "revoked_at": key.revoked_at,
     }
+
+
+async def active_key_hashes(session: AsyncSession) -> frozenset[str]:
+    """The hashes of every key that is not revoked (the edge's list of keys worth a lookup)."""
+    return await repository.active_key_hashes(session)

@@ -16,15 +16,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.allocations import repository as allocations
 from shared.config import get_settings
 from shared.errors import NotFound
-from shared.matching import engine
+from shared.matching import engine, repository
 from shared.matching.snapshot import offer_in, request_in
-from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
 
 OFFER_WITHDRAWN = "offer_withdrawn"
 NO_CAPACITY_LEFT = "no_capacity_left"
@@ -72,40 +70,19 @@ def _common_days(
 async def explain(session: AsyncSession, request_id: uuid.UUID) -> Candidates:
     """Every offer of the request's kind, explained (NotFound for an unknown request)."""
     working_days = get_settings().working_weekdays
-    row = await session.get(WorkloadRequest, request_id)
+    row = await repository.get_request(session, request_id)
     if row is None:
         raise NotFound(f"No workload request {request_id}.")
     request = request_in(
         row, (await allocations.accepted_by_request(session, [row.id])).get(row.id, 0)
     )
-    offer_rows = list(
-        await session.scalars(
-            select(CapacityOffer).where(CapacityOffer.kind == row.kind).order_by(CapacityOffer.id)
-        )
-    )
+    offer_rows = await repository.offers_of_kind(session, row.kind)
     offer_ids = [o.id for o in offer_rows]
     offer_use = await allocations.accepted_by_offer(session, offer_ids)
     day_use = await allocations.accepted_by_offer_day(session, offer_ids)
     banned = frozenset((r, o) for r, o in await allocations.banned_pairs(session) if r == row.id)
     # Every live hour of these offers, day by day, with the weight of the request it serves.
-    live = (
-        await session.execute(
-            select(
-                Allocation.request_id,
-                Allocation.offer_id,
-                Allocation.status,
-                AllocationDay.day,
-                AllocationDay.hours,
-                WorkloadRequest.priority,
-            )
-            .join(AllocationDay, AllocationDay.allocation_id == Allocation.id)
-            .join(WorkloadRequest, WorkloadRequest.id == Allocation.request_id)
-            .where(
-                Allocation.offer_id.in_(offer_ids),
-                Allocation.status.in_(("proposed", "accepted")),
-            )
-        )
-    ).all()
+    live = await repository.live_hours_of_offers(session, offer_ids)
     out = Candidates(row.id, request.weight, request.remaining)
     for o_row in offer_rows:
         used_by_day = {d: h for (oid, d), h in day_use.items() if oid == o_row.id}

@@ -13,7 +13,8 @@ triggers are still pending, and the sweep marks its run failed once the job time
 
 Unlike services, this module opens its own transactions (through `session_scope`): a run
 is several transactions (mark running, attempts, record failure) and the worker task that
-calls it stays a one-liner.
+calls it stays a one-liner. The task hands over its queue: the jobs a transaction asks for
+(a webhook delivery for the proposals' events) are sent after that transaction commits.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select, text, tuple_, update
+from arq import ArqRedis
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,10 +37,10 @@ from shared.allocations.proposals import ProposalsRejected, apply_proposals
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import NotFound
-from shared.matching import engine
+from shared.matching import engine, repository
 from shared.matching.kick import summary
 from shared.matching.snapshot import load_problem
-from shared.models import MatchingRun, MatchingTrigger
+from shared.models import MatchingRun
 from shared.pagination import decode_cursor, split_page
 
 log = logging.getLogger("tandem.matching")
@@ -62,16 +63,14 @@ _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 async def queue_run(session: AsyncSession, trigger: str) -> MatchingRun:
     """Record a queued run and ask the worker to take it after commit."""
     run = MatchingRun(trigger=trigger, status="queued")
-    session.add(run)
-    await session.flush()
-    await session.refresh(run)
+    await repository.add_run(session, run, refresh=True)
     queue.enqueue_after_commit(session, RUN_TASK, str(run.id))
     return run
 
 
 async def get_run(session: AsyncSession, run_id: uuid.UUID) -> MatchingRun:
     """One run, or NotFound."""
-    run = await session.get(MatchingRun, run_id)
+    run = await repository.get_run(session, run_id)
     if run is None:
         raise NotFound(f"No matching run {run_id}.")
     return run
@@ -81,12 +80,8 @@ async def list_runs(
     session: AsyncSession, *, limit: int, cursor: str | None
 ) -> tuple[list[MatchingRun], str | None]:
     """Runs, newest first, one page."""
-    stmt = select(MatchingRun)
-    if cursor:
-        created, ident = decode_cursor(cursor, (datetime, uuid.UUID))
-        stmt = stmt.where(tuple_(MatchingRun.created_at, MatchingRun.id) < tuple_(created, ident))
-    stmt = stmt.order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()).limit(limit + 1)
-    rows = list(await session.scalars(stmt))
+    before = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+    rows = await repository.runs_before(session, before, limit + 1)
     return split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
 
 
@@ -102,7 +97,7 @@ def _retryable(exc: BaseException) -> bool:
 async def _take_lock(session: AsyncSession, on_locked: Callable[[], Awaitable[None]]) -> None:
     """Wait for the run lock in `session`'s transaction, releasing the connection between
     tries so waiting runs never exhaust the pool; then call `on_locked`."""
-    while not await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({RUN_LOCK_KEY})")):
+    while not await repository.try_lock(session, RUN_LOCK_KEY):
         await session.rollback()
         await asyncio.sleep(LOCK_POLL_SECONDS)
     await on_locked()
@@ -139,33 +134,24 @@ async def _attempt(
     run_id: uuid.UUID | None,
     attempt: int,
     on_locked: Callable[[], Awaitable[None]] = _nothing,
+    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     """One transaction: lock, claim triggers, snapshot, solve, write, record. Without
     `run_id` (a kick) the run is recorded here, and only if a trigger is pending."""
     settings = get_settings()
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         await _take_lock(session, on_locked)
         started = datetime.now(UTC)
         began = time.perf_counter()
-        triggers = list(
-            await session.scalars(
-                select(MatchingTrigger)
-                .where(MatchingTrigger.run_id.is_(None))
-                .order_by(MatchingTrigger.id)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        triggers = await repository.claim_pending_triggers(session)
         if run_id is None:
             if not triggers:
                 # Another run took them while this one waited for the lock.
                 return None
             run = MatchingRun(trigger=summary([t.reason for t in triggers]), status="running")
-            session.add(run)
-            await session.flush()
+            await repository.add_run(session, run)
         else:
-            found = await session.get(
-                MatchingRun, run_id, with_for_update=True, populate_existing=True
-            )
+            found = await repository.get_run(session, run_id, lock=True, reload=True)
             if found is None or found.status in {"succeeded", "failed"}:
                 return found
             run = found
@@ -180,11 +166,7 @@ async def _attempt(
         )
         now = datetime.now(UTC)
         if triggers:
-            await session.execute(
-                update(MatchingTrigger)
-                .where(MatchingTrigger.id.in_([t.id for t in triggers]))
-                .values(run_id=run.id, handled_at=now)
-            )
+            await repository.mark_handled(session, [t.id for t in triggers], run.id, now)
         run.figures = _figures(result, diff, len(triggers), attempt) | {
             "read_seconds": round(read_seconds, 6),
             "write_seconds": round(time.perf_counter() - written, 6),
@@ -201,31 +183,52 @@ async def _carry_out(
     factory: async_sessionmaker[AsyncSession],
     run_id: uuid.UUID | None,
     on_locked: Callable[[], Awaitable[None]] = _nothing,
+    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
-    last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return await _attempt(factory, run_id, attempt, on_locked if attempt == 1 else _nothing)
+            return await _attempt(
+                factory, run_id, attempt, on_locked if attempt == 1 else _nothing, queue
+            )
         except Exception as exc:
+            # The run's error is read by every read key: a sentence for people, never the
+            # exception's text (it may quote rows or statements). The log names the type.
             if not _retryable(exc):
-                await _fail(factory, run_id, f"{type(exc).__name__}: {exc}")
+                log.warning(
+                    "matching run failed",
+                    extra={"run_id": str(run_id), "error_type": type(exc).__name__},
+                )
+                await _fail(
+                    factory, run_id, "The run failed on an unexpected error; it is logged.", queue
+                )
                 raise
-            last_error = f"{type(exc).__name__}: {exc}"
-            log.info("matching run %s attempt %d rolled back: %s", run_id, attempt, last_error)
-    return await _fail(factory, run_id, f"gave up after {MAX_ATTEMPTS} attempts: {last_error}")
+            log.info(
+                "matching run attempt rolled back",
+                extra={"run_id": str(run_id), "attempt": attempt, "error_type": type(exc).__name__},
+            )
+    return await _fail(
+        factory,
+        run_id,
+        f"The run gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the same"
+        " requests and offers. It runs again on the next change.",
+        queue,
+    )
 
 
 async def _fail(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID | None, error: str
+    factory: async_sessionmaker[AsyncSession],
+    run_id: uuid.UUID | None,
+    error: str,
+    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     """Record the run as failed (a kick's run is recorded now); its triggers stay pending."""
     now = datetime.now(UTC)
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         if run_id is None:
             run = MatchingRun(trigger="triggers", started_at=now)
-            session.add(run)
+            await repository.add_run(session, run)
         else:
-            found = await session.get(MatchingRun, run_id, with_for_update=True)
+            found = await repository.get_run(session, run_id, lock=True)
             if found is None:
                 return None
             run = found
@@ -237,49 +240,32 @@ async def _fail(
 
 
 async def execute_run(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID
+    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID, queue: ArqRedis | None = None
 ) -> MatchingRun | None:
     """Carry out a queued run (idempotent: a run already started or finished is left alone)."""
-    async with session_scope(factory) as session:
-        run = (
-            await session.execute(
-                select(MatchingRun)
-                .where(MatchingRun.id == run_id)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
+    async with session_scope(factory, queue) as session:
+        run = await repository.claim_run(session, run_id)
         if run is None or run.status != "queued":
             return run
         run.status = "running"
         run.started_at = datetime.now(UTC)
-    return await _carry_out(factory, run_id)
+    return await _carry_out(factory, run_id, queue=queue)
 
 
-async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
+async def kick(
+    factory: async_sessionmaker[AsyncSession], queue: ArqRedis | None = None
+) -> MatchingRun | None:
     """Run matching if any trigger is pending (every trigger pending when the run takes the
     lock coalesces into it); None when there was nothing to do. Also the sweep's work: runs
     whose worker died are recorded as failed, queued runs whose job was lost are run."""
-    async with session_scope(factory) as session:
+    async with session_scope(factory, queue) as session:
         await fail_stuck_runs(session)
         # Runs queued through the API whose job was lost (Redis down when it was sent).
-        stale = list(
-            await session.scalars(
-                select(MatchingRun.id)
-                .where(
-                    MatchingRun.status == "queued",
-                    MatchingRun.created_at < datetime.now(UTC) - QUEUED_LOST_AFTER,
-                )
-                .order_by(MatchingRun.created_at)
-            )
-        )
+        stale = await repository.queued_before(session, datetime.now(UTC) - QUEUED_LOST_AFTER)
     for run_id in stale:
-        await execute_run(factory, run_id)
-    async with session_scope(factory) as session:
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(MatchingTrigger)
-            .where(MatchingTrigger.run_id.is_(None))
-        )
+        await execute_run(factory, run_id, queue)
+    async with session_scope(factory, queue) as session:
+        pending = await repository.pending_triggers(session)
     if not pending:
         return None
     # One kick waits for the run lock, the others leave at once: the waiter releases the
@@ -288,7 +274,7 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
     # (This keeps a burst of kicks from filling the worker's job slots while a run computes.)
     async with factory() as waiter:
         await waiter.begin()
-        if not await waiter.scalar(text(f"SELECT pg_try_advisory_xact_lock({WAITER_LOCK_KEY})")):
+        if not await repository.try_lock(waiter, WAITER_LOCK_KEY):
             await waiter.rollback()
             return None
 
@@ -296,27 +282,17 @@ async def kick(factory: async_sessionmaker[AsyncSession]) -> MatchingRun | None:
             await waiter.rollback()
 
         try:
-            return await _carry_out(factory, None, release)
+            return await _carry_out(factory, None, release, queue)
         finally:
             await waiter.rollback()
 
 
 async def fail_stuck_runs(session: AsyncSession) -> int:
     """Mark runs `running` for longer than the job timeout as failed (their worker died)."""
-    result = await session.execute(
-        update(MatchingRun)
-        .where(
-            MatchingRun.status == "running",
-            MatchingRun.started_at < datetime.now(UTC) - STUCK_AFTER,
-        )
-        .values(
-            status="failed",
-            finished_at=datetime.now(UTC),
-            error="the worker stopped during the run",
-        )
-        .returning(MatchingRun.id)
+    now = datetime.now(UTC)
+    return await repository.fail_running_since(
+        session, now - STUCK_AFTER, now, "the worker stopped during the run"
     )
-    return len(result.all())
 
 
 # --------------------------------------------------------------------------- preview

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.allocations import repository as allocations
+from shared.matching import repository
 from shared.matching.engine import PRIORITY_WEIGHTS, OfferIn, Problem, RequestIn, normalise_skills
 from shared.models import CapacityOffer, WorkloadRequest
 
@@ -53,18 +53,8 @@ async def load_problem(session: AsyncSession, working_weekdays: frozenset[int]) 
     """The engine's input as the database holds it now (requests and offers that cannot take
     part, e.g. with nothing left, are kept: the engine leaves them out and explanations need them).
     """
-    request_rows = list(
-        await session.scalars(
-            select(WorkloadRequest)
-            .where(WorkloadRequest.status.not_in(CLOSED_REQUEST_STATUSES))
-            .order_by(WorkloadRequest.id)
-        )
-    )
-    offer_rows = list(
-        await session.scalars(
-            select(CapacityOffer).where(CapacityOffer.status == "active").order_by(CapacityOffer.id)
-        )
-    )
+    request_rows = await repository.open_requests(session, CLOSED_REQUEST_STATUSES)
+    offer_rows = await repository.active_offers(session)
     request_use = await allocations.accepted_by_request(session)
     offer_use = await allocations.accepted_by_offer(session)
     day_use = await allocations.accepted_by_offer_day(session)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
-from shared.models import MatchingTrigger
+from shared.matching import repository
 
 KICK_TASK = "matching.kick"
 
 
 async def trigger(session: AsyncSession, reason: str) -> None:
     """Ask for a matching run because of `reason` (e.g. 'workload_request.created <id>')."""
-    await session.execute(insert(MatchingTrigger).values(reason=reason[:200]))
+    await repository.add_trigger(session, reason[:200])
     queue.enqueue_after_commit(session, KICK_TASK)

@@ -6,37 +6,19 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.meetings import repository
 from shared.meetings.schemas import MeetingWrite
-from shared.models import Activity, Meeting
-from shared.pagination import keyset_page, split_page
+from shared.models import Meeting
+from shared.pagination import split_page
 from shared.policy import Principal, require_own_secretariat
 from shared.schemas import validate_document
 from shared.secretariats.service import ensure_exist
 
-
-def to_api(m: Any) -> dict[str, Any]:
-    """A meeting as the API shows it."""
-    return {
-        "id": m.id,
-        "code": m.code,
-        "title": m.title,
-        "secretariat": m.secretariat_code,
-        "body": m.body,
-        "location": m.location,
-        "start_date": m.start_date,
-        "end_date": m.end_date,
-        "status": m.status,
-        "external_ref": crud.external_ref(m),
-        "version": m.version,
-        "created_at": m.created_at,
-        "updated_at": m.updated_at,
-    }
-
+to_api = repository.to_api
 
 MEETINGS: crud.Resource[Meeting] = crud.Resource(
     "meeting", "meeting", "/v1/meetings", Meeting, to_api
@@ -68,14 +50,7 @@ def _columns(data: MeetingWrite) -> dict[str, Any]:
 
 async def resolve(session: AsyncSession, ident: str, *, lock: bool = False) -> Meeting:
     """A meeting by id or by code, or NotFound."""
-    stmt = select(Meeting)
-    try:
-        stmt = stmt.where(Meeting.id == uuid.UUID(ident))
-    except ValueError:
-        stmt = stmt.where(Meeting.code == ident)
-    if lock:
-        stmt = stmt.with_for_update()
-    meeting = (await session.execute(stmt)).scalar_one_or_none()
+    meeting = await repository.find(session, ident, lock=lock)
     if meeting is None:
         raise NotFound(f"No meeting {ident!r}.")
     return meeting
@@ -83,9 +58,14 @@ async def resolve(session: AsyncSession, ident: str, *, lock: bool = False) -> M
 
 async def _check(session: AsyncSession, data: MeetingWrite, own_id: uuid.UUID | None) -> None:
     await ensure_exist(session, [data.secretariat], "secretariat")
-    clash = await session.scalar(select(Meeting.id).where(Meeting.code == data.code))
+    await crud.advisory_lock(session, f"meeting.code:{data.code}")
+    clash = await repository.id_of_code(session, data.code)
     if clash is not None and clash != own_id:
-        raise Conflict(f"A meeting with code {data.code!r} exists already ({clash}).")
+        raise Conflict(
+            f"A meeting with code {data.code!r} exists already ({clash}).",
+            field="code",
+            existing_id=str(clash),
+        )
     ref = data.external_ref.model_dump() if data.external_ref else None
     await crud.ensure_external_ref_free(session, MEETINGS, ref, own_id)
 
@@ -109,11 +89,7 @@ async def _replace(
     crud.check_version(MEETINGS, meeting, expected_version)
     await _check(session, data, meeting.id)
     if data.code != meeting.code:
-        used = await session.scalar(
-            select(func.count())
-            .select_from(Activity)
-            .where(Activity.meeting_codes.contains([meeting.code]))
-        )
+        used = await repository.activities_reporting_to(session, meeting.code)
         if used:
             raise Conflict(
                 f"The code of meeting {meeting.code!r} cannot change: "
@@ -176,19 +152,16 @@ async def list_meetings(
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of meetings in creation order."""
-    stmt = select(Meeting)
-    if secretariat:
-        stmt = stmt.where(Meeting.secretariat_code == secretariat)
-    if status:
-        stmt = stmt.where(Meeting.status == status)
-    if overlaps_from:
-        stmt = stmt.where(Meeting.end_date >= overlaps_from)
-    if overlaps_to:
-        stmt = stmt.where(Meeting.start_date <= overlaps_to)
-    if updated_since:
-        stmt = stmt.where(Meeting.updated_at >= updated_since)
-    stmt = keyset_page(stmt, Meeting.created_at, Meeting.id, cursor, limit)
-    rows = list((await session.scalars(stmt)).all())
+    rows = await repository.page(
+        session,
+        secretariat=secretariat,
+        status=status,
+        overlaps_from=overlaps_from,
+        overlaps_to=overlaps_to,
+        updated_since=updated_since,
+        cursor=cursor,
+        limit=limit,
+    )
     page, next_cursor = split_page(rows, limit, lambda m: (m.created_at.isoformat(), str(m.id)))
     return [to_api(m) for m in page], next_cursor
 
@@ -197,8 +170,7 @@ async def ensure_codes_exist(session: AsyncSession, codes: list[str], field: str
     """422 naming the meeting codes that name no meeting."""
     if not codes:
         return
-    found = set((await session.scalars(select(Meeting.code).where(Meeting.code.in_(codes)))).all())
-    require_known_codes(codes, found, field)
+    require_known_codes(codes, await repository.existing_codes(session, codes), field)
 
 
 def require_known_codes(codes: list[str], known: set[str], field: str) -> None:

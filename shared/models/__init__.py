@@ -3,6 +3,7 @@
 from shared.models.activity import Activity
 from shared.models.allocation import Allocation, AllocationDay, DeclinedPair
 from shared.models.api_key import ApiKey
+from shared.models.calendar import DutyStation, SecretariatClosure
 from shared.models.capacity_offer import CapacityOffer
 from shared.models.change import Change
 from shared.models.change_feed import ChangeFeedState
@@ -24,6 +25,7 @@ __all__ = [
     "Change",
     "ChangeFeedState",
     "DeclinedPair",
+    "DutyStation",
     "Event",
     "HistoryEntry",
     "IdempotencyRecord",
@@ -31,6 +33,7 @@ __all__ = [
     "MatchingTrigger",
     "Meeting",
     "Secretariat",
+    "SecretariatClosure",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

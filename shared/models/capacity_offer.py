@@ -73,6 +73,8 @@ class CapacityOffer(ResourceColumns, ExternalRefColumns, Base):
     total_hours: Mapped[int] = mapped_column(Integer)
     location: Mapped[str | None] = mapped_column(String(6))
     travel_ok: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Leave and missions: days inside the window on which nobody of the offer works.
+    unavailable_dates: Mapped[list[date]] = mapped_column(ARRAY(Date), server_default="{}")
     status: Mapped[str] = mapped_column(String(12), server_default="active")
     hours_proposed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     hours_accepted: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -31,6 +31,7 @@ def to_api(o: Any) -> dict[str, Any]:
         "total_hours": o.total_hours,
         "location": o.location,
         "travel_ok": o.travel_ok,
+        "unavailable_dates": list(o.unavailable_dates or []),
         "external_ref": crud.external_ref(o),
         "status": o.status,
         "hours_proposed": o.hours_proposed,
@@ -56,6 +57,12 @@ async def get(session: AsyncSession, offer_id: uuid.UUID) -> CapacityOffer:
     if found is None:
         raise NotFound(f"No capacity offer {offer_id}.")
     return found
+
+
+async def by_ids(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CapacityOffer]:
+    """These offers (not locked), by id."""
+    rows = await session.scalars(select(CapacityOffer).where(CapacityOffer.id.in_(set(ids))))
+    return {r.id: r for r in rows}
 
 
 async def lock(

@@ -6,7 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared.models.capacity_offer import MAX_HOURS_PER_DAY, MAX_OFFER_TOTAL_HOURS
 from shared.requests.schemas import Kind, check_window
@@ -21,6 +28,19 @@ from shared.types import (
     Title,
     example_day,
 )
+
+MAX_UNAVAILABLE_DATES = 366
+
+
+def check_unavailable(start: date, end: date, days: list[date]) -> list[date]:
+    """Unavailable dates sorted and without duplicates; each must lie in the window."""
+    outside = sorted(d for d in set(days) if not start <= d <= end)
+    if outside:
+        raise ValueError(
+            f"unavailable_dates must lie in the window; {outside[0].isoformat()} does not"
+        )
+    return sorted(set(days))
+
 
 OfferStatus = Literal["active", "withdrawn"]
 
@@ -55,7 +75,21 @@ class CapacityOfferWrite(InputModel):
     total_hours: StrictInt = Field(ge=1, le=MAX_OFFER_TOTAL_HOURS)
     location: Locode | None = Field(default=None, description="Where the people work")
     travel_ok: StrictBool = Field(default=False, description="May travel to on-site work elsewhere")
+    unavailable_dates: list[Day] = Field(
+        default_factory=list,
+        max_length=MAX_UNAVAILABLE_DATES,
+        description="Days in the window on which the people offered are away (leave, missions)",
+        examples=[["2026-02-09"]],
+    )
     external_ref: ExternalRef | None = None
+
+    @field_validator("unavailable_dates")
+    @classmethod
+    def _in_window(cls, value: list[date], info: ValidationInfo) -> list[date]:
+        start, end = info.data.get("start_date"), info.data.get("end_date")
+        if start is None or end is None:
+            return value
+        return check_unavailable(start, end, value)
 
     @model_validator(mode="after")
     def _consistent(self) -> CapacityOfferWrite:
@@ -80,6 +114,7 @@ class CapacityOfferUpdate(MergePatch):
     total_hours: StrictInt | None = Field(default=None, ge=1, le=MAX_OFFER_TOTAL_HOURS)
     location: Locode | None = None
     travel_ok: StrictBool | None = None
+    unavailable_dates: list[Day] | None = Field(default=None, max_length=MAX_UNAVAILABLE_DATES)
     external_ref: ExternalRef | None = None
 
 
@@ -114,6 +149,7 @@ class CapacityOfferRead(OutputModel):
     total_hours: int
     location: str | None
     travel_ok: bool
+    unavailable_dates: list[date] = Field(description="Days in the window nobody works")
     external_ref: ExternalRef | None
     status: OfferStatus
     hours_proposed: int = Field(description="Hours in proposed allocations")

@@ -8,7 +8,6 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud, history
@@ -17,7 +16,7 @@ from shared.allocations import repository as allocations
 from shared.allocations.service import drop
 from shared.errors import Conflict
 from shared.matching.triggers import trigger
-from shared.models import CapacityOffer, WorkloadRequest
+from shared.models import CapacityOffer
 from shared.offers import repository as repo
 from shared.offers.repository import OFFERS
 from shared.offers.schemas import CapacityOfferWrite
@@ -34,6 +33,7 @@ def _writable(o: CapacityOffer) -> dict[str, Any]:
     for key in ("created_at", "updated_at"):
         body.pop(key)
     body = {k: v for k, v in body.items() if v is not None}
+    body["unavailable_dates"] = [d.isoformat() for d in body.get("unavailable_dates", [])]
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in body.items()}
 
 
@@ -50,6 +50,7 @@ def _columns(data: CapacityOfferWrite) -> dict[str, Any]:
         "total_hours": data.total_hours,
         "location": data.location,
         "travel_ok": data.travel_ok,
+        "unavailable_dates": data.unavailable_dates,
         "external_source": data.external_ref.source if data.external_ref else None,
         "external_id": data.external_ref.id if data.external_ref else None,
     }
@@ -103,18 +104,19 @@ async def _check_accepted(
             f"{per_day[busiest]} hours are accepted on {busiest.isoformat()}, over hours_per_day",
             field="hours_per_day",
         )
+    away = sorted(set(per_day) & set(changed.unavailable_dates))
+    if away:
+        raise _conflict(
+            f"hours are accepted on {away[0].isoformat()}, now an unavailable date",
+            field="unavailable_dates",
+        )
     outside = sorted(d for d in per_day if not changed.start_date <= d <= changed.end_date)
     if outside:
         raise _conflict(
             f"the window would no longer cover the accepted day {outside[0].isoformat()}",
             field="start_date" if outside[0] < changed.start_date else "end_date",
         )
-    request_rows = {
-        r.id: r
-        for r in await session.scalars(
-            select(WorkloadRequest).where(WorkloadRequest.id.in_({a.request_id for a in accepted}))
-        )
-    }
+    request_rows = await requests.by_ids(session, {a.request_id for a in accepted})
     for a in accepted:
         request = request_rows[a.request_id]
         why = rules.ineligibility(request, changed)

@@ -60,6 +60,14 @@ async def get(session: AsyncSession, request_id: uuid.UUID) -> WorkloadRequest:
     return found
 
 
+async def by_ids(
+    session: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, WorkloadRequest]:
+    """These requests (not locked), by id."""
+    rows = await session.scalars(select(WorkloadRequest).where(WorkloadRequest.id.in_(set(ids))))
+    return {r.id: r for r in rows}
+
+
 async def lock(
     session: AsyncSession, ids: Iterable[uuid.UUID], *, skip_locked: bool = False
 ) -> dict[uuid.UUID, WorkloadRequest]:

@@ -7,17 +7,17 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud, events, history
+from shared.activities import service as activities
 from shared.allocations import figures, rules
 from shared.allocations import repository as allocations
 from shared.allocations.service import cancel_as_consequence, drop
 from shared.errors import Conflict, Unprocessable
 from shared.matching.triggers import trigger
 from shared.meetings.service import ensure_codes_exist
-from shared.models import Activity, CapacityOffer, WorkloadRequest
+from shared.models import WorkloadRequest
 from shared.offers import repository as offers
 from shared.policy import Principal, require_own_secretariat
 from shared.requests import repository as repo
@@ -85,15 +85,13 @@ async def _check(
     await ensure_exist(session, [data.secretariat], "secretariat")
     if data.meeting_code is not None:
         await ensure_codes_exist(session, [data.meeting_code], "meeting_code")
-    if data.activity_id is not None:
-        found = await session.scalar(select(Activity.id).where(Activity.id == data.activity_id))
-        if found is None:
-            raise Unprocessable(
-                f"No joint activity {data.activity_id}.",
-                errors=[
-                    {"field": "body.activity_id", "message": "no such activity", "type": "unknown"}
-                ],
-            )
+    if data.activity_id is not None and not await activities.exists(session, data.activity_id):
+        raise Unprocessable(
+            f"No joint activity {data.activity_id}.",
+            errors=[
+                {"field": "body.activity_id", "message": "no such activity", "type": "unknown"}
+            ],
+        )
     ref = data.external_ref.model_dump() if data.external_ref else None
     await crud.ensure_external_ref_free(session, REQUESTS, ref, own_id)
 
@@ -126,12 +124,7 @@ async def _check_accepted(
             type_slug="conflicts-with-accepted",
             field="hours",
         )
-    offer_rows = {
-        o.id: o
-        for o in await session.scalars(
-            select(CapacityOffer).where(CapacityOffer.id.in_({a.offer_id for a in accepted}))
-        )
-    }
+    offer_rows = await offers.by_ids(session, {a.offer_id for a in accepted})
     for a in accepted:
         offer = offer_rows[a.offer_id]
         why = rules.ineligibility(changed, offer)

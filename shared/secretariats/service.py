@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import crud
 from shared.errors import Conflict, Unprocessable
-from shared.models import Secretariat
+from shared.secretariats import repository
 from shared.secretariats.schemas import SecretariatCreate, SecretariatRead
 
 
 async def list_secretariats(session: AsyncSession) -> list[SecretariatRead]:
     """Every secretariat, by code."""
-    rows = (
-        await session.execute(
-            select(Secretariat.code, Secretariat.name, Secretariat.duty_station).order_by(
-                Secretariat.code
-            )
-        )
-    ).mappings()
-    return [SecretariatRead.model_validate(dict(r)) for r in rows]
+    return await repository.list_all(session)
 
 
 async def ensure_exist(session: AsyncSession, codes: Iterable[str], field: str) -> None:
@@ -29,10 +22,7 @@ async def ensure_exist(session: AsyncSession, codes: Iterable[str], field: str) 
     wanted = set(codes)
     if not wanted:
         return
-    found = set(
-        (await session.scalars(select(Secretariat.code).where(Secretariat.code.in_(wanted)))).all()
-    )
-    require_known(wanted, found, field)
+    require_known(wanted, await repository.existing_codes(session, wanted), field)
 
 
 def require_known(codes: Iterable[str], known: set[str], field: str) -> None:
@@ -48,10 +38,15 @@ def require_known(codes: Iterable[str], known: set[str], field: str) -> None:
         )
 
 
+async def exists(session: AsyncSession, code: str) -> bool:
+    """Whether `code` is a secretariat."""
+    return await repository.exists(session, code)
+
+
 async def create(session: AsyncSession, data: SecretariatCreate) -> SecretariatRead:
     """Add a secretariat; 409 if the code is taken."""
-    if await session.get(Secretariat, data.code) is not None:
-        raise Conflict(f"Secretariat {data.code} exists already.")
-    session.add(Secretariat(code=data.code, name=data.name, duty_station=data.duty_station))
-    await session.flush()
+    await crud.advisory_lock(session, f"secretariat.code:{data.code}")
+    if await repository.exists(session, data.code):
+        raise Conflict(f"Secretariat {data.code} exists already: the code is taken.", field="code")
+    await repository.add(session, data.code, data.name, data.duty_station)
     return SecretariatRead.model_validate(data.model_dump())

@@ -290,7 +290,7 @@ def _utilisation(accepted: str, offered: str) -> str:
     return f"CASE WHEN {offered} > 0 THEN round({accepted}::numeric / {offered}, 4)::float8 END"
 
 
-async def capacity_by_offer(session: AsyncSession, f: SupportQuery) -> list[Any]:
+async def capacity_by_offer(session: AsyncSession, f: SupportQuery) -> list[dict[str, Any]]:
     """Each offer in the filters with its hours offered, proposed and accepted."""
     sql = f"""
         WITH {_offer_usage_cte(f)}
@@ -302,7 +302,8 @@ async def capacity_by_offer(session: AsyncSession, f: SupportQuery) -> list[Any]
         FROM offer_usage
         ORDER BY secretariat, start_date, title, id
     """
-    return list((await session.execute(text(sql), f.params())).all())
+    rows = (await session.execute(text(sql), f.params())).mappings()
+    return [dict(r) for r in rows]
 
 
 async def capacity_by_secretariat(session: AsyncSession, f: SupportQuery) -> list[Any]:
@@ -417,7 +418,7 @@ async def exchange_pairs(session: AsyncSession, f: SupportQuery) -> list[Any]:
     return list((await session.execute(text(sql), f.params())).all())
 
 
-async def exchange_balance(session: AsyncSession, f: SupportQuery) -> list[Any]:
+async def exchange_balance(session: AsyncSession, f: SupportQuery) -> list[dict[str, Any]]:
     """Accepted and proposed hours each secretariat gave and received in the range."""
     sql = f"""
         WITH given AS (
@@ -442,10 +443,13 @@ async def exchange_balance(session: AsyncSession, f: SupportQuery) -> list[Any]:
         GROUP BY side.secretariat
         ORDER BY side.secretariat
     """
-    return list((await session.execute(text(sql), f.params())).all())
+    rows = (await session.execute(text(sql), f.params())).mappings()
+    return [dict(r) for r in rows]
 
 
-async def meeting_requests(session: AsyncSession, code: str, f: SupportQuery) -> list[Any]:
+async def meeting_requests(
+    session: AsyncSession, code: str, f: SupportQuery
+) -> list[dict[str, Any]]:
     """The requests linked to a meeting, each with its helpers (proposed and accepted
     allocations, with the offer and its secretariat)."""
     sql = f"""
@@ -494,10 +498,11 @@ async def meeting_requests(session: AsyncSession, code: str, f: SupportQuery) ->
         ),
         column("helpers", JSON),
     )
-    return list((await session.execute(stmt, {**f.params(), "code": code})).all())
+    rows = (await session.execute(stmt, {**f.params(), "code": code})).mappings()
+    return [dict(r) for r in rows]
 
 
-async def meeting_support(session: AsyncSession, code: str, f: SupportQuery) -> Any:
+async def meeting_support(session: AsyncSession, code: str, f: SupportQuery) -> dict[str, Any]:
     """Totals of the requests linked to a meeting and of the hours given to them."""
     sql = f"""
         WITH request AS (
@@ -546,7 +551,7 @@ async def meeting_support(session: AsyncSession, code: str, f: SupportQuery) -> 
         column("travel_hours"),
         column("accepted_offers"),
     )
-    return (await session.execute(stmt, {**f.params(), "code": code})).one()
+    return dict((await session.execute(stmt, {**f.params(), "code": code})).mappings().one())
 
 
 async def meeting_activities(

@@ -149,7 +149,7 @@ async def capacity_stats(session: AsyncSession, q: SupportQuery) -> dict[str, An
     return {
         "filters": _filters(q),
         "working_days": list(q.working_days),
-        "offers": [dict(r._mapping) for r in offers],
+        "offers": offers,
         "by_secretariat": by_secretariat,
         "totals": {**{k: getattr(total, k) for k in keys}, "utilisation": total.utilisation},
     }
@@ -210,7 +210,7 @@ async def exchange_stats(session: AsyncSession, q: SupportQuery) -> dict[str, An
             for r in pairs
             if r.grouping == 0
         ],
-        "by_secretariat": [dict(r._mapping) for r in balance],
+        "by_secretariat": balance,
         "totals": {
             "hours_accepted": total.hours_accepted,
             "hours_proposed": total.hours_proposed,
@@ -237,10 +237,10 @@ async def meeting_stats(session: AsyncSession, ident: str, q: SupportQuery) -> d
         "filters": _filters(q),
         "support": {
             "totals": {
-                **dict(totals._mapping),
-                "remote_share": _share(totals.remote_hours, totals.hours_accepted),
+                **totals,
+                "remote_share": _share(totals["remote_hours"], totals["hours_accepted"]),
             },
-            "requests": [dict(r._mapping) for r in requests],
+            "requests": requests,
         },
         "activities": {
             "total": sum(t.total for t in themes),

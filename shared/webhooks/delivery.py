@@ -37,13 +37,12 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import session_scope
-from shared.models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from shared.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from shared.serialization import dumps
-from shared.webhooks import service, signing
+from shared.webhooks import repository, service, signing
 
 log = logging.getLogger("tandem.webhooks")
 # httpx logs every request's full URL at INFO; a receiver's URL may carry its own token.
@@ -74,42 +73,17 @@ def retry_delay(attempt: int, rng: random.Random | None = None) -> float:
 
 # -- fan-out ------------------------------------------------------------------------------
 
-_DISPATCH_SQL = text(
-    """
-    WITH batch AS (
-        SELECT id, seq, type, data, created_at FROM event
-        WHERE dispatched_at IS NULL ORDER BY seq LIMIT :batch
-    ), fanned AS (
-        INSERT INTO webhook_delivery
-            (subscription_id, event_id, message_id, event_type, payload, next_attempt_at)
-        SELECT s.id, b.id, b.id::text, b.type,
-               jsonb_build_object(
-                   'id', b.id, 'type', b.type, 'timestamp', b.created_at, 'data', b.data
-               ),
-               now()
-        FROM batch b JOIN webhook_subscription s ON s.enabled AND b.type = ANY(s.events)
-        ORDER BY b.seq, s.id
-        ON CONFLICT (subscription_id, event_id) DO NOTHING
-        RETURNING 1
-    )
-    UPDATE event SET dispatched_at = now()
-    WHERE id IN (SELECT id FROM batch)
-    RETURNING 1
-    """
-)
-
 
 async def dispatch(session: AsyncSession) -> int:
     """Fan undispatched events out to the subscriptions that want them; how many events."""
-    pending = await session.scalar(select(Event.id).where(Event.dispatched_at.is_(None)).limit(1))
-    if pending is None:
+    if not await repository.any_undispatched(session):
         return 0
     # The lock keeps two workers from interleaving; the statement after it sees every event
     # committed before the lock was granted.
-    await session.execute(select(func.pg_advisory_xact_lock(DISPATCH_LOCK)))
+    await repository.lock(session, DISPATCH_LOCK)
     total = 0
     while True:
-        count = len((await session.execute(_DISPATCH_SQL, {"batch": DISPATCH_BATCH})).all())
+        count = await repository.dispatch_batch(session, DISPATCH_BATCH)
         total += count
         if count < DISPATCH_BATCH:
             return total
@@ -237,7 +211,7 @@ async def record(
         outcome=kind,
         next_attempt_at=next_at,
     )
-    session.add(attempt)
+    session.add(attempt)  # flushed below, with the delivery and the subscription
     if was_failing != (sub.failing_since is not None):
         # The API shows failing_since: a new version, so ETags and If-Match stay truthful.
         sub.version += 1
@@ -263,44 +237,13 @@ async def record(
 
 async def _claim(factory: async_sessionmaker[AsyncSession], limit: int) -> list[uuid.UUID]:
     """Lease subscriptions whose oldest pending delivery is due."""
-    now = func.now()
-    head_due = (
-        select(WebhookDelivery.next_attempt_at)
-        .where(
-            WebhookDelivery.subscription_id == WebhookSubscription.id,
-            WebhookDelivery.status == "pending",
-        )
-        .order_by(WebhookDelivery.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    candidates = (
-        select(WebhookSubscription.id)
-        .where(
-            WebhookSubscription.enabled,
-            (WebhookSubscription.lease_until.is_(None)) | (WebhookSubscription.lease_until < now),
-            head_due <= now,
-        )
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     async with session_scope(factory) as session:
-        rows = await session.execute(
-            update(WebhookSubscription)
-            .where(WebhookSubscription.id.in_(candidates.scalar_subquery()))
-            .values(lease_until=now + LEASE)
-            .returning(WebhookSubscription.id)
-        )
-        return [r.id for r in rows]
+        return await repository.lease_due(session, limit, LEASE)
 
 
 async def _release(factory: async_sessionmaker[AsyncSession], sub_id: uuid.UUID) -> None:
     async with session_scope(factory) as session:
-        await session.execute(
-            update(WebhookSubscription)
-            .where(WebhookSubscription.id == sub_id)
-            .values(lease_until=None)
-        )
+        await repository.release(session, sub_id)
 
 
 async def _next_due(
@@ -309,15 +252,10 @@ async def _next_due(
     """The subscription's oldest pending delivery if due (renewing the lease), else when
     it will be (None when nothing is pending or the subscription is off)."""
     async with session_scope(factory) as session:
-        sub = await session.get(WebhookSubscription, sub_id)
+        sub = await repository.get(session, sub_id)
         if sub is None or not sub.enabled:
             return None
-        head = await session.scalar(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.subscription_id == sub_id, WebhookDelivery.status == "pending")
-            .order_by(WebhookDelivery.id)
-            .limit(1)
-        )
+        head = await repository.oldest_pending(session, sub_id)
         if head is None or head.next_attempt_at is None:
             return None
         if head.next_attempt_at > datetime.now(UTC):
@@ -348,8 +286,8 @@ async def _deliver_for(
             )
             attempted_at = datetime.now(UTC)
             async with session_scope(factory) as session:
-                sub = await session.get(WebhookSubscription, sub_id, with_for_update=True)
-                current = await session.get(WebhookDelivery, delivery.id, with_for_update=True)
+                sub = await repository.get(session, sub_id, lock=True)
+                current = await repository.get_delivery(session, delivery.id, lock=True)
                 if sub is None or current is None or current.status != "pending":
                     continue  # deleted or disabled meanwhile: nothing to record against
                 await record(session, sub, current, outcome, attempted_at)
@@ -424,8 +362,7 @@ async def ping(
         finished_at=now,
         last_error=outcome.error,
     )
-    session.add(delivery)
-    await session.flush()
+    await repository.add(session, delivery)
     attempt = WebhookAttempt(
         delivery_id=delivery.id,
         subscription_id=sub.id,
@@ -436,8 +373,7 @@ async def ping(
         error=outcome.error,
         outcome="delivered" if outcome.delivered else "failed",
     )
-    session.add(attempt)
-    await session.flush()
+    await repository.add(session, attempt)
     shown = {
         "id": attempt.id,
         "delivery_id": delivery.id,
@@ -462,13 +398,4 @@ async def ping(
 async def prune(session: AsyncSession, retention_days: int) -> int:
     """Forget dispatched events and finished deliveries older than the retention period."""
     cutoff = datetime.now(UTC) - timedelta(days=retention_days)
-    events = await session.execute(
-        delete(Event).where(Event.dispatched_at.is_not(None), Event.created_at < cutoff)
-    )
-    await session.execute(
-        delete(WebhookDelivery).where(
-            and_(WebhookDelivery.status != "pending", WebhookDelivery.created_at < cutoff)
-        )
-    )
-    count: int = events.rowcount  # type: ignore[attr-defined]
-    return count
+    return await repository.prune_before(session, cutoff)

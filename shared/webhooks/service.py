@@ -8,10 +8,14 @@ dump is better protected as a whole (database access control, encrypted backups)
 secret is shown once, in the response that creates the subscription, never listed, never
 logged, and a leaked one is replaced by deleting the subscription and creating another.
 
-Target URLs (SSRF): https only, except hosts on WEBHOOK_ALLOWED_HOSTS, which may use http
-and private addresses (local development, tests, receivers inside the organisation).
-Any other host must resolve only to public addresses: loopback, link-local (cloud
-metadata), private, shared, multicast and reserved ranges are refused with 422 when the
+Target URLs (SSRF): https on port 443 only, except hosts on WEBHOOK_ALLOWED_HOSTS, which
+may use http, any port and private addresses (local development, tests, receivers inside
+the organisation). Any other host must resolve only to ordinary public addresses: every
+range of the IANA IPv4 and IPv6 special-purpose registries (loopback, link-local and cloud
+metadata, private, shared, benchmarking, documentation, multicast, reserved, 6to4, NAT64,
+Teredo...) is refused by an explicit list, not by `ipaddress.is_global`, whose answer has
+changed between Python patch releases; an IPv6 address that embeds an IPv4 one (mapped,
+6to4, NAT64) is also judged by the embedded address. Refused with 422 when the
 subscription is written, and checked again at every delivery (DNS may change), where the
 request is then sent to the very address that was checked.
 """
@@ -27,15 +31,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import crud
 from shared.errors import NotFound, Unprocessable
-from shared.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from shared.pagination import decode_cursor, encode_cursor, keyset_page, split_page
+from shared.models import WebhookSubscription
+from shared.pagination import decode_cursor, encode_cursor, split_page
 from shared.schemas import validate_document
-from shared.webhooks import signing
+from shared.webhooks import repository, signing
 from shared.webhooks.schemas import WebhookCreate
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -55,10 +58,69 @@ class Target:
     address: IpAddress | None  # None: allow-listed host, connect as the URL says
 
 
-def _is_public(ip: IpAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+# IANA IPv4 Special-Purpose Address Registry, plus multicast and the reserved block.
+REFUSED_V4 = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",  # this network
+        "10.0.0.0/8",  # private
+        "100.64.0.0/10",  # shared address space (carrier-grade NAT)
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local, cloud metadata
+        "172.16.0.0/12",  # private
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation (TEST-NET-1)
+        "192.88.99.0/24",  # 6to4 relay anycast
+        "192.168.0.0/16",  # private
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # documentation (TEST-NET-2)
+        "203.0.113.0/24",  # documentation (TEST-NET-3)
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved
+        "255.255.255.255/32",  # limited broadcast
+    )
+)
+# IANA IPv6 Special-Purpose Address Registry, plus multicast.
+REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::/128",  # unspecified
+        "::1/128",  # loopback
+        "::/96",  # IPv4-compatible (deprecated), which holds both above
+        "::ffff:0:0/96",  # IPv4-mapped
+        "64:ff9b::/96",  # NAT64 well-known prefix
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard-only
+        "2001::/23",  # IETF protocol assignments (Teredo, benchmarking, ORCHID...)
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "ff00::/8",  # multicast
+    )
+)
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (IPv4-mapped, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if any(ip in net for net in _NAT64):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_refused_address(ip: IpAddress) -> bool:
+    """True when `ip`, or the IPv4 address it embeds, lies in a special-purpose range."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        return any(ip in net for net in REFUSED_V4)
+    inner = embedded_ipv4(ip)
+    if inner is not None and is_refused_address(inner):
+        return True
+    return any(ip in net for net in REFUSED_V6)
 
 
 async def _resolve(host: str, port: int) -> list[IpAddress]:
@@ -85,6 +147,8 @@ async def check_target(url: str, allowed_hosts: frozenset[str]) -> Target:
         raise TargetRefused("The URL must not carry credentials; use the signature instead.")
     if parts.fragment:
         raise TargetRefused("The URL must not have a #fragment.")
+    if port == 0:
+        raise TargetRefused("The URL names port 0, which no receiver listens on.")
     port = port or (443 if scheme == "https" else 80)
     if host in allowed_hosts:
         return Target(url, host, port, None)
@@ -93,16 +157,22 @@ async def check_target(url: str, allowed_hosts: frozenset[str]) -> Target:
             f"The URL must use https (http is only for hosts in WEBHOOK_ALLOWED_HOSTS; "
             f"{host} is not one)."
         )
+    if port != 443:
+        raise TargetRefused(
+            f"The URL must use port 443 (other ports are only for hosts in "
+            f"WEBHOOK_ALLOWED_HOSTS; {host} is not one)."
+        )
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
         addresses = await _resolve(host, port)
-    refused = sorted({str(a) for a in addresses if not _is_public(a)})
+    refused = sorted({str(a) for a in addresses if is_refused_address(a)})
     if refused or not addresses:
         raise TargetRefused(
-            f"{host} resolves to {', '.join(refused) or 'no address'}: a loopback, link-local, "
-            "private or reserved address, which webhooks may not reach unless the host is in "
-            "WEBHOOK_ALLOWED_HOSTS."
+            f"{host} resolves to {', '.join(refused) or 'no address'}: a special-purpose "
+            "address (loopback, link-local, private, shared, documentation, multicast, "
+            "reserved, or an IPv6 form of one), which webhooks may not reach unless the host "
+            "is in WEBHOOK_ALLOWED_HOSTS."
         )
     return Target(url, host, port, addresses[0])
 
@@ -159,14 +229,13 @@ async def create(
     if not data.enabled:
         sub.disabled_at = datetime.now(UTC)
         sub.disabled_reason = "Created disabled."
-    session.add(sub)
-    await session.flush()
+    await repository.add(session, sub)
     return sub, secret
 
 
 async def get(session: AsyncSession, webhook_id: uuid.UUID, *, lock: bool = False) -> Any:
     """One subscription, or NotFound."""
-    sub = await session.get(WebhookSubscription, webhook_id, with_for_update=lock)
+    sub = await repository.get(session, webhook_id, lock=lock)
     if sub is None:
         raise NotFound(f"No webhook subscription {webhook_id}.")
     return sub
@@ -176,14 +245,7 @@ async def list_subscriptions(
     session: AsyncSession, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of subscriptions in creation order."""
-    stmt = keyset_page(
-        select(WebhookSubscription),
-        WebhookSubscription.created_at,
-        WebhookSubscription.id,
-        cursor,
-        limit,
-    )
-    rows = list((await session.scalars(stmt)).all())
+    rows = await repository.page(session, cursor, limit)
     page, next_cursor = split_page(rows, limit, lambda s: (s.created_at.isoformat(), str(s.id)))
     return [to_api(s) for s in page], next_cursor
 
@@ -242,11 +304,7 @@ async def disable(
     sub.enabled = False
     sub.disabled_at = now
     sub.disabled_reason = reason
-    await session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending")
-        .values(status="failed", finished_at=now, next_attempt_at=None, last_error=reason)
-    )
+    await repository.fail_pending(session, sub.id, reason, now)
 
 
 async def delete(
@@ -255,30 +313,7 @@ async def delete(
     """Remove a subscription with its deliveries and their log."""
     sub = await get(session, webhook_id, lock=True)
     crud.check_version(_RESOURCE, sub, expected_version)
-    await session.delete(sub)
-    await session.flush()
-
-
-ATTEMPT_COLUMNS = (
-    WebhookAttempt.id,
-    WebhookAttempt.delivery_id,
-    WebhookDelivery.message_id,
-    WebhookDelivery.event_id,
-    WebhookDelivery.event_type,
-    WebhookAttempt.attempt,
-    WebhookAttempt.attempted_at,
-    WebhookAttempt.duration_ms,
-    WebhookAttempt.status_code,
-    WebhookAttempt.error,
-    WebhookAttempt.outcome,
-    WebhookAttempt.next_attempt_at,
-    WebhookDelivery.status.label("delivery_status"),
-)
-
-
-def attempt_to_api(row: Any) -> dict[str, Any]:
-    """A delivery attempt as the API shows it."""
-    return {name: getattr(row, name) for name in (c.key for c in ATTEMPT_COLUMNS)}
+    await repository.remove(session, sub)
 
 
 async def list_attempts(
@@ -286,19 +321,10 @@ async def list_attempts(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a subscription's delivery attempts, newest first."""
     await get(session, webhook_id)
-    stmt = (
-        select(*ATTEMPT_COLUMNS)
-        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
-        .where(WebhookAttempt.subscription_id == webhook_id)
-    )
-    if cursor:
-        (before,) = decode_cursor(cursor, (int,))
-        stmt = stmt.where(WebhookAttempt.id < before)
-    rows = list(
-        (await session.execute(stmt.order_by(WebhookAttempt.id.desc()).limit(limit + 1))).all()
-    )
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return [attempt_to_api(r) for r in rows[:limit]], next_cursor
+    before = decode_cursor(cursor, (int,))[0] if cursor else None
+    rows = await repository.attempts_before(session, webhook_id, before, limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
 
 
 _RESOURCE: crud.Resource[WebhookSubscription] = crud.Resource(

@@ -17,6 +17,14 @@ from tests.factories import Keys, activity_body, create, meeting_body
 REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/secretariats"): "read",
     ("POST", "/v1/secretariats"): "admin",
+    ("GET", "/v1/duty-stations"): "read",
+    ("PUT", "/v1/duty-stations/{locode}"): "admin",
+    ("GET", "/v1/secretariats/{code}/closures"): "read",
+    ("POST", "/v1/secretariats/{code}/closures"): "write",
+    ("DELETE", "/v1/secretariats/{code}/closures/{day}"): "write",
+    ("GET", "/v1/secretariats/{code}/calendar"): "read",
+    ("GET", "/v1/forecast/meetings/{meeting}"): "read",
+    ("GET", "/v1/forecast/shortfall"): "read",
     ("GET", "/v1/meetings"): "read",
     ("POST", "/v1/meetings"): "write",
     ("PUT", "/v1/meetings/by-ref/{source}/{ext_id}"): "write",
@@ -31,6 +39,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/activities/{activity_id}"): "write",
     ("DELETE", "/v1/activities/{activity_id}"): "write",
     ("GET", "/v1/api-keys"): "admin",
+    ("GET", "/v1/api-keys/me"): "read",
     ("POST", "/v1/api-keys"): "admin",
     ("POST", "/v1/api-keys/{key_id}/revoke"): "admin",
     ("GET", "/v1/matching/runs/{run_id}"): "read",
@@ -78,7 +87,14 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("POST", "/v1/webhooks/{webhook_id}/test"): "admin",
 }
 
-_PARAM_VALUES = {"source": "src", "ext_id": "x1", "meeting": "CITES SC1"}
+_PARAM_VALUES = {
+    "source": "src",
+    "ext_id": "x1",
+    "meeting": "CITES SC1",
+    "locode": "CH GVA",
+    "code": "CITES",
+    "day": "2026-12-28",
+}
 
 
 def _v1_routes() -> list[tuple[str, str]]:
@@ -103,6 +119,9 @@ def _concrete(path: str) -> str:
         "offer_id",
         "allocation_id",
         "webhook_id",
+        "locode",
+        "code",
+        "day",
     ):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))
     return path
@@ -249,3 +268,17 @@ def test_cli_creates_lists_and_revokes_keys(process_env: dict[str, str]) -> None
     assert revoked.returncode == 0
     assert "revoked" in tandem("keys", "list").stdout
     assert os.environ.get("TANDEM_NEVER_SET") is None
+
+
+async def test_a_key_can_ask_who_it_is(client: httpx.AsyncClient, keys: Keys) -> None:
+    mine = await client.get("/v1/api-keys/me", headers=keys.cites)
+    assert mine.status_code == 200, mine.text
+    body = mine.json()
+    assert (body["name"], body["secretariat"], body["scopes"]) == (
+        "cites-coordinator",
+        "CITES",
+        ["read", "write", "approve"],
+    )
+    assert "key" not in body and "prefix" not in body
+    admin = (await client.get("/v1/api-keys/me", headers=keys.admin)).json()
+    assert (admin["secretariat"], admin["scopes"]) == (None, ["admin"])

@@ -6,6 +6,7 @@ import httpx
 
 from services.api.main import create_app
 from shared.config import Settings
+from tests.factories import Keys
 
 
 async def test_healthz_answers_without_dependencies(client: httpx.AsyncClient) -> None:
@@ -63,8 +64,12 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert "tandem_http_request_duration_seconds_bucket" in response.text
 
 
-async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
-    missing = await client.get("/v1/nothing-here")
+async def test_unknown_route_and_wrong_method_are_problems(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    # Without a key even an unknown /v1 route is a 401: the key is checked first.
+    assert (await client.get("/v1/nothing-here")).status_code == 401
+    missing = await client.get("/v1/nothing-here", headers=keys.cites_read)
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.json()["status"] == 404
@@ -73,8 +78,10 @@ async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncCl
     assert wrong.headers["content-type"] == "application/problem+json"
 
 
-async def test_body_over_one_mebibyte_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/activities", content=b"x" * (1024 * 1024 + 1))
+async def test_body_over_one_mebibyte_is_refused(client: httpx.AsyncClient, keys: Keys) -> None:
+    response = await client.post(
+        "/v1/activities", content=b"x" * (1024 * 1024 + 1), headers=keys.cites
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert "1048576" in response.json()["detail"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.routers.dashboard import default_range
@@ -23,39 +22,12 @@ from shared import demo
 from shared.db import session_scope
 from tests.factories import make_key
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[2]
 # Set to a path (e.g. docs/dashboard.png) to keep the screenshot there for the README.
 SCREENSHOT_COPY = os.environ.get("DASHBOARD_SCREENSHOT")
 PRIORITY = {"critical": 0, "high": 1, "normal": 2, "low": 3}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def chromium() -> str:
-    """Debian's chromium. `make test` and .ci/run install it (.ci/browser-deps), so a missing
-    browser fails the test rather than skipping it."""
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run .ci/browser-deps"
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -67,3 +67,16 @@ async def test_driver_errors_are_sqlalchemy_errors(
         # The savepoint took the failure: the transaction goes on.
         assert await SECRETARIAT.fetchrow(session, code="IPBES") is not None
         await session.rollback()
+
+
+async def test_a_failing_first_statement_raises_the_sqlalchemy_error_and_rolls_back(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    duplicate = Compiled(
+        insert(Secretariat).values(code=bindparam("code"), name="x", duty_station="CH GVA")
+    )
+    async with session_factory() as session:
+        with pytest.raises(IntegrityError):
+            await duplicate.execute(session, code="CITES")
+        await session.rollback()
+        assert await SECRETARIAT.fetchrow(session, code="CITES") is not None

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import ipaddress
 import random
 import subprocess
 import time
@@ -355,6 +356,25 @@ def test_back_off_doubles_with_jitter_up_to_an_hour() -> None:
         "https://no-such-host.invalid/hook",
         "not a url at all",
         "https://93.184.215.14:99999/hook",
+        "https://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "https://[2002:5db8:d70e::]/",  # 6to4: the prefix alone is refused
+        "https://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "https://[::ffff:93.184.215.14]/",  # IPv4-mapped, even of a public address
+        "https://[2001::1]/",  # Teredo
+        "https://[2001:db8::1]/",  # documentation
+        "https://[fe80::1]/",
+        "https://[ff02::1]/",
+        "https://192.0.0.8/",
+        "https://192.0.2.1/",
+        "https://198.18.0.1/",
+        "https://198.51.100.7/",
+        "https://192.88.99.1/",
+        "https://240.0.0.1/",
+        "https://255.255.255.255/",
+        "https://example.org:22/",
+        "https://example.org:0/",
+        "https://93.184.215.14:8443/hook",
+        "http://example.org/",
     ],
 )
 async def test_unsafe_webhook_urls_are_422(client: httpx.AsyncClient, keys: Keys, url: str) -> None:
@@ -364,6 +384,22 @@ async def test_unsafe_webhook_urls_are_422(client: httpx.AsyncClient, keys: Keys
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "body.url"
     assert (await client.get("/v1/webhooks", headers=keys.admin)).json()["items"] == []
+
+
+def test_special_purpose_addresses_are_refused_by_list_and_public_ones_pass() -> None:
+    """The verdict comes from the explicit list, whatever this Python's `is_global` says."""
+    refused = [
+        "0.1.2.3", "10.0.0.1", "100.64.0.1", "127.0.0.1", "169.254.169.254", "172.31.0.1",
+        "192.0.0.8", "192.0.0.9", "192.0.2.1", "192.88.99.1", "192.168.0.1", "198.19.0.1",
+        "198.51.100.1", "203.0.113.1", "224.0.0.1", "239.255.255.250", "240.0.0.1",
+        "255.255.255.255", "::", "::1", "::7f00:1", "::ffff:8.8.8.8", "64:ff9b::808:808",
+        "64:ff9b:1::1", "100::1", "2001::1", "2001:db8::1", "2002:808:808::1", "fc00::1",
+        "fd12::1", "fe80::1", "ff02::1",
+    ]  # fmt: skip
+    for address in refused:
+        assert service.is_refused_address(ipaddress.ip_address(address)), address
+    for address in ("93.184.215.14", "8.8.8.8", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"):
+        assert not service.is_refused_address(ipaddress.ip_address(address)), address
 
 
 async def test_allow_list_admits_http_and_loopback_only_for_its_hosts(
@@ -512,17 +548,17 @@ async def test_delivery_connects_to_the_checked_address_and_rechecks_dns(
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
         ok = await delivery.send(
-            http, "https://hooks.example.org:8443/in?x=1", secret, "m1", b"{}", frozenset()
+            http, "https://hooks.example.org/in?x=1", secret, "m1", b"{}", frozenset()
         )
         answers["hooks.example.org"] = ["10.0.0.7"]  # DNS now points inside
         refused = await delivery.send(
-            http, "https://hooks.example.org:8443/in?x=1", secret, "m2", b"{}", frozenset()
+            http, "https://hooks.example.org/in?x=1", secret, "m2", b"{}", frozenset()
         )
     assert ok.delivered and ok.status_code == 204
     (request,) = seen
-    assert request.url.host == "93.184.215.14" and request.url.port == 8443
+    assert request.url.host == "93.184.215.14" and request.url.port in (None, 443)
     assert request.url.raw_path == b"/in?x=1"
-    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.headers["host"] == "hooks.example.org"
     assert request.extensions["sni_hostname"] == "hooks.example.org"
     assert verify_signature(secret, dict(request.headers), request.content)
     assert not refused.delivered and not refused.retryable

@@ -320,6 +320,7 @@ async def test_edits_that_break_accepted_allocations_are_409(
         (f"{OFFERS}/{off['id']}", {"end_date": days[1].isoformat()}, keys.cms),
         (f"{OFFERS}/{off['id']}", {"skills": ["documents"]}, keys.cms),
         (f"{OFFERS}/{off['id']}", {"travel_ok": False}, keys.cms),
+        (f"{OFFERS}/{off['id']}", {"unavailable_dates": [days[2].isoformat()]}, keys.cms),
     ]:
         response = await client.patch(path, json=patch, headers=key)
         assert response.status_code == 409, (patch, response.text)
@@ -333,6 +334,20 @@ async def test_edits_that_break_accepted_allocations_are_409(
         f"{OFFERS}/{off['id']}", json={"total_hours": 12, "hours_per_day": 6}, headers=keys.cms
     )
     assert ok.status_code == 200
+    # A day away that no accepted hour uses is fine; it must lie in the window.
+    away = [days[4].isoformat(), days[0].isoformat(), days[4].isoformat()]
+    ok = await client.patch(
+        f"{OFFERS}/{off['id']}", json={"unavailable_dates": away}, headers=keys.cms
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["unavailable_dates"] == [days[0].isoformat(), days[4].isoformat()]
+    outside = await client.patch(
+        f"{OFFERS}/{off['id']}",
+        json={"unavailable_dates": [(days[4] + timedelta(days=30)).isoformat()]},
+        headers=keys.cms,
+    )
+    assert outside.status_code == 422
+    assert outside.json()["errors"][0]["field"] == "body.unavailable_dates"
     await figures_agree(session_factory)
 
 

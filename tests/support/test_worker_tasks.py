@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
+from arq.constants import job_key_prefix
+from arq.jobs import JobDef
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.worker.main import WorkerSettings
 from services.worker.tasks import matching
+from shared import queue
+from shared.config import Settings
 from shared.matching.kick import summary
 from shared.models import MatchingRun, MatchingTrigger
 from tests.factories import Keys
@@ -63,3 +69,25 @@ def test_the_worker_knows_the_tasks_and_schedules() -> None:
     assert {"matching.run", "matching.kick"} <= names
     crons = {c.name for c in WorkerSettings.cron_jobs}
     assert {"matching.sweep", "workload_requests.expire"} <= crons
+
+
+async def test_a_matching_run_wakes_webhook_delivery_once_it_has_committed(
+    client: httpx.AsyncClient,
+    keys: Keys,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    await post(client, "/v1/workload-requests", request_body(), keys.cites)
+    await post(client, "/v1/capacity-offers", offer_body(), keys.cms)
+    jobs = queue.lazy_queue(settings.require_redis_url(), f"tandem:test:{uuid.uuid4().hex}")
+    queued: list[JobDef] = []
+    try:
+        run_id = await matching.kick({"session_factory": session_factory, "redis": jobs})
+        queued = await jobs.queued_jobs()
+    finally:
+        await jobs.delete(jobs.default_queue_name, *(f"{job_key_prefix}{j.job_id}" for j in queued))
+        await jobs.aclose()
+    assert run_id is not None
+    # The run proposed an allocation: its allocation.proposed event is delivered without
+    # waiting for the sweep.
+    assert "webhooks.deliver" in [j.function for j in queued]

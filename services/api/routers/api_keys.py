@@ -7,12 +7,13 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.api.auth import AdminKey, KeyCache
+from services.api.auth import AdminKey, KeyCache, ReadKey
 from services.api.conventions import json_response
 from services.api.deps import SessionDep
 from services.api.routing import problems
 from shared.keys import service
-from shared.keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from shared.keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyIdentity, ApiKeyRead
+from shared.policy import SCOPES
 from shared.schemas import Page
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
@@ -22,6 +23,25 @@ router = APIRouter(prefix="/api-keys", tags=["api keys"])
 async def list_keys(session: SessionDep, _key: AdminKey) -> Response:
     keys = await service.list_keys(session)
     return json_response({"items": [service.to_api(k) for k in keys], "next_cursor": None})
+
+
+@router.get(
+    "/me",
+    summary="The calling key: its name, secretariat and scopes",
+    description="Any key with the read scope may ask who it is, so a client (the dashboard) "
+    "can show the key's own secretariat first and offer only the actions its scopes allow.",
+    response_model=ApiKeyIdentity,
+    responses=problems(),
+)
+async def who_am_i(key: ReadKey) -> Response:
+    return json_response(
+        {
+            "id": key.key_id,
+            "name": key.name,
+            "secretariat": key.secretariat,
+            "scopes": sorted(key.scopes, key=SCOPES.index),
+        }
+    )
 
 
 @router.post(
@@ -34,8 +54,12 @@ async def list_keys(session: SessionDep, _key: AdminKey) -> Response:
     response_model=ApiKeyCreated,
     responses=problems(409),
 )
-async def create_key(body: ApiKeyCreate, session: SessionDep, _key: AdminKey) -> Response:
+async def create_key(
+    request: Request, body: ApiKeyCreate, session: SessionDep, _key: AdminKey
+) -> Response:
     key, raw = await service.create_key(session, body.name, body.secretariat, body.scopes)
+    cache: KeyCache = request.app.state.key_cache
+    cache.issued(service.hash_key(raw))
     return json_response(
         {**service.to_api(key), "key": raw},
         201,

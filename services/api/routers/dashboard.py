@@ -4,14 +4,17 @@ page asks for one and reads the stats endpoints with it)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
+
+from services.api.dashboard import i18n
 
 HERE = Path(__file__).resolve().parent.parent / "dashboard"
 STATIC = HERE / "static"
@@ -32,6 +35,29 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """One card of the board: its element id (the script fills `#<id> .body`), its title (a
+    msgid of the catalogues) and whether it spans the whole width."""
+
+    id: str
+    title: str
+    wide: bool = False
+
+
+# The cards under the filters, in page order. A new panel is one entry here and one render
+# function in dashboard.js.
+PANELS = [
+    Panel("workload", "Hours requested, proposed and accepted per week", wide=True),
+    Panel("decisions", "Open requests needing a decision"),
+    Panel("exchange", "Exchange balance"),
+    Panel("next-meeting", "The next meeting: support and joint activities"),
+    Panel("activities", "Joint activities by theme and status"),
+    Panel("capacity", "Capacity offered and used"),
+    Panel("unmet-skills", "Skills most missing"),
+]
+
 # What the weekly chart shows when the page opens: the recent past and the coming months.
 WEEKS_BEFORE = 4
 WEEKS_AFTER = 16
@@ -50,19 +76,26 @@ def default_range(today: date) -> tuple[date, date]:
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request) -> Response:
-    """The dashboard page."""
+async def dashboard(request: Request, lang: str | None = Query(default=None)) -> Response:
+    """The dashboard page, in the language asked for (`?lang=`) or the browser's."""
     today = date.today()
     start, end = default_range(today)
+    language = i18n.choose_language(lang, request.headers.get("accept-language"))
     return templates.TemplateResponse(
         request,
         "dashboard.html",
         {
+            "lang": language,
+            "languages": i18n.LANGUAGES,
+            "panels": PANELS,
+            "_": i18n.translator(language),
+            "messages": i18n.catalogue(language),
+            "today_long": i18n.long_date(today, language),
             "today": today.isoformat(),
             "default_from": start.isoformat(),
             "default_to": end.isoformat(),
             "css_version": asset_version("dashboard.css"),
             "js_version": asset_version("dashboard.js"),
         },
-        headers=SECURITY_HEADERS,
+        headers={**SECURITY_HEADERS, "Content-Language": language, "Vary": "Accept-Language"},
     )

@@ -6,10 +6,10 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.responses import Response
 
 from services.api.problems import problem_response
+from shared.health.repository import migration_revision
 from shared.migrate import head_revision
 
 router = APIRouter(tags=["operations"])
@@ -24,8 +24,7 @@ async def healthz() -> dict[str, str]:
 
 async def _check_database(request: Request) -> str | None:
     try:
-        async with request.app.state.engine.connect() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        current = await migration_revision(request.app.state.engine)
     except Exception as exc:
         return f"database unreachable: {type(exc).__name__}"
     if current != _HEAD:

@@ -10,11 +10,13 @@ from shared.matching import service
 
 async def run(ctx: dict[str, Any], run_id: str) -> str | None:
     """matching.run: carry out one queued matching run."""
-    result = await service.execute_run(ctx["session_factory"], uuid.UUID(run_id))
+    result = await service.execute_run(
+        ctx["session_factory"], uuid.UUID(run_id), queue=ctx.get("redis")
+    )
     return result.status if result else None
 
 
 async def kick(ctx: dict[str, Any]) -> str | None:
     """matching.kick: run matching if any trigger is pending (also every minute: the sweep)."""
-    result = await service.kick(ctx["session_factory"])
+    result = await service.kick(ctx["session_factory"], queue=ctx.get("redis"))
     return str(result.id) if result else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from shared import queue
 from shared.db import session_scope
 from shared.events import DELIVER_TASK
 from shared.webhooks import delivery
@@ -15,7 +16,7 @@ async def deliver(ctx: dict[str, Any]) -> dict[str, int]:
 
     async def nudge(at: datetime) -> None:
         # Wake up when the next retry is due (the sweep would also find it, a little later).
-        await ctx["redis"].enqueue_job(DELIVER_TASK, _defer_until=at)
+        await queue.send_at(ctx.get("redis"), DELIVER_TASK, at)
 
     return await delivery.run(
         ctx["session_factory"],
@@ -32,5 +33,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def prune(ctx: dict[str, Any]) -> int:
     """webhooks.prune (cron): forget old events, deliveries and attempts."""
-    async with session_scope(ctx["session_factory"]) as session:
+    async with session_scope(ctx["session_factory"], ctx.get("redis")) as session:
         return await delivery.prune(session, ctx["settings"].changes_retention_days)

@@ -39,6 +39,18 @@ const PRIORITY_ORDER = { critical: 0, high: 1, normal: 2, low: 3 };
 
 const $ = (selector) => document.querySelector(selector);
 
+// ---- language: the server picks it (?lang= or Accept-Language) and hands the catalogue over ----
+
+const LANG = document.documentElement.lang || "en";
+const LOCALE = { en: "en-GB", fr: "fr-FR", es: "es-ES" }[LANG] || "en-GB";
+const MESSAGES = JSON.parse(document.getElementById("messages").textContent || "{}");
+
+// The translation of an English message, with {name} placeholders filled in.
+function t(message, values = {}) {
+  const text = MESSAGES[message] || message;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
 class KeyRefused extends Error {}
 
 // ---- DOM helpers (text is always set as text, never parsed as HTML) ----
@@ -70,8 +82,8 @@ function setAttrs(node, attrs) {
   }
 }
 
-const wholeFormat = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 0 });
-const percentFormat = new Intl.NumberFormat("en-GB", { style: "percent", maximumFractionDigits: 0 });
+const wholeFormat = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
+const percentFormat = new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: 0 });
 const fmtHours = (h) => `${wholeFormat.format(h)} h`;
 const fmtNumber = (n) => wholeFormat.format(n);
 const fmtPercent = (x) => (x === null || x === undefined ? "–" : percentFormat.format(x));
@@ -94,7 +106,7 @@ function mondayOf(iso) {
 }
 
 function shortDate(iso) {
-  return new Date(parseDay(iso)).toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+  return new Date(parseDay(iso)).toLocaleDateString(LOCALE, { day: "numeric", month: "short", timeZone: "UTC" });
 }
 
 function table(caption, columns, rows, attrs = {}) {
@@ -159,8 +171,8 @@ async function api(path, params = {}, key = apiKey()) {
     if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
   }
   const response = await fetch(url, { headers: { Authorization: `Bearer ${key}`, Accept: "application/json" } });
-  if (response.status === 401) throw new KeyRefused("This key is unknown or has been revoked.");
-  if (response.status === 403) throw new KeyRefused("This key lacks the read scope.");
+  if (response.status === 401) throw new KeyRefused(t("This key is unknown or has been revoked."));
+  if (response.status === 403) throw new KeyRefused(t("This key lacks the read scope."));
   if (!response.ok) {
     const problem = await response.json().catch(() => null);
     throw new Error(problem && problem.detail ? problem.detail : `${path} answered ${response.status}`);
@@ -185,6 +197,7 @@ async function allPages(path, params) {
 function showKeyPanel(message = "") {
   $("#board").hidden = true;
   $("#forget-key").hidden = true;
+  $("#who").hidden = true;
   $("#key-panel").hidden = false;
   $("#key-error").textContent = message;
   $("#api-key").value = "";
@@ -211,6 +224,7 @@ async function onKeySubmit(event) {
 }
 
 function forgetKey() {
+  stopFollowing();
   sessionStorage.removeItem(KEY_STORAGE);
   showKeyPanel("The key was forgotten.");
 }
@@ -222,7 +236,17 @@ async function showBoard() {
   $("#forget-key").hidden = false;
   $("#board").hidden = false;
   $("#board").focus();
+  try {
+    await loadIdentity();
+  } catch (error) {
+    if (error instanceof KeyRefused) {
+      sessionStorage.removeItem(KEY_STORAGE);
+      showKeyPanel(error.message);
+      return;
+    }
+  }
   await refresh();
+  startFollowing();
 }
 
 async function loadSecretariats() {
@@ -263,6 +287,7 @@ async function refresh(event) {
       allPages("/v1/meetings", { from: f.from, to: f.to, status: "scheduled" }),
       allPages("/v1/meetings", { from: today, status: "scheduled", secretariat: f.secretariat }),
       openRequests(f, today),
+      loadMyDecisions(),
     ]);
     const next = nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
@@ -274,7 +299,7 @@ async function refresh(event) {
     renderActivities(activities);
     renderCapacity(capacity);
     renderUnmetSkills(unmet);
-    $("#status").textContent = `Updated at ${new Date().toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}`;
+    $("#status").textContent = `Updated at ${new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" })}`;
     main.dataset.state = "ready";
   } catch (error) {
     if (error instanceof KeyRefused) {
@@ -755,6 +780,295 @@ function renderUnmetSkills(unmet) {
         )
       : empty("Every request of the period has its hours accepted."),
   );
+}
+
+// ---- the workbench: who the key is, and what waits for its secretariat's decision ----
+
+let me = null; // the key, as GET /v1/api-keys/me tells: {name, secretariat, scopes}
+let feedCursor = null;
+let pollTimer = null;
+const POLL_MS = 2500;
+
+const canDecide = () => Boolean(me && me.secretariat && (me.scopes.includes("approve") || me.scopes.includes("admin")));
+
+const dayFormat = () => new Intl.DateTimeFormat(LOCALE, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+const relative = () => new Intl.RelativeTimeFormat(LOCALE, { numeric: "auto" });
+
+// How long ago a timestamp was, in the largest unit that fits ("3 hours ago", "il y a 3 heures").
+function ago(timestamp) {
+  const seconds = Math.round((Date.parse(timestamp) - Date.now()) / 1000);
+  const units = [
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return relative().format(Math.round(seconds / size), unit);
+  }
+  return relative().format(0, "second");
+}
+
+const PRIORITY_LABELS = () => ({ low: t("low"), normal: t("normal"), high: t("high"), critical: t("critical") });
+
+// The workbench's own sentence for each problem type the API may answer with; the API's
+// detail (in English) follows it.
+function problemSentence(problem, status) {
+  const slug = problem && typeof problem.type === "string" ? problem.type.split("/").pop() : "";
+  const sentences = {
+    "wrong-status": t("Someone has already decided on this proposal, or it was cancelled."),
+    "limit-exceeded": t("This proposal no longer fits: the hours were taken or the offer or request changed."),
+    "conflicts-with-accepted": t("This conflicts with hours already accepted."),
+    closed: t("This object is closed and can no longer change."),
+    "validation-error": t("Some fields need correcting."),
+    "not-found": t("This object no longer exists."),
+    forbidden: t("This key may not do that."),
+    unauthorized: t("This key is unknown or has been revoked."),
+    "precondition-failed": t("Someone changed this in the meantime; the list has been reloaded."),
+    "idempotency-key-reused": t("This was already sent with other values."),
+    "rate-limited": t("Too many requests at once; try again in a moment."),
+  };
+  const own = sentences[slug] || t("The server refused this ({status}).", { status });
+  const detail = problem && problem.detail ? problem.detail : "";
+  return detail ? `${own} ${detail}` : own;
+}
+
+class Refused extends Error {
+  constructor(status, problem) {
+    super(problemSentence(problem, status));
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+function newIdempotencyKey() {
+  return crypto.randomUUID();
+}
+
+// A write through the public API with the tab's key; a problem answer becomes a Refused.
+async function send(method, path, body, { idempotencyKey = null } = {}) {
+  const headers = { Authorization: `Bearer ${apiKey()}`, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  const response = await fetch(new URL(path, window.location.origin), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Refused(response.status, data);
+  return data;
+}
+
+async function loadIdentity() {
+  me = await api("/v1/api-keys/me");
+  const who = $("#who");
+  who.textContent = me.secretariat
+    ? t("Key {name} of {secretariat}", { name: me.name, secretariat: me.secretariat })
+    : t("Key {name} (administrator)", { name: me.name });
+  who.hidden = false;
+}
+
+function fetchById(path, ids) {
+  return Promise.all([...new Set(ids)].map((id) => api(`${path}/${id}`)));
+}
+
+async function loadMyDecisions() {
+  const section = $("#my-decisions");
+  if (!canDecide()) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  const [proposals, offers] = await Promise.all([
+    allPages("/v1/allocations", { status: "proposed", secretariat: me.secretariat }),
+    allPages("/v1/capacity-offers", { secretariat: me.secretariat }),
+  ]);
+  const ours = new Map(offers.map((o) => [o.id, o]));
+  // The filter matches the asking or the offering side; only ours to decide stay.
+  const mine = proposals.filter((a) => ours.has(a.offer_id));
+  const requests = new Map((await fetchById("/v1/workload-requests", mine.map((a) => a.request_id))).map((r) => [r.id, r]));
+  const firstDay = (a) => (a.days.length ? a.days[0].date : requests.get(a.request_id).start_date);
+  mine.sort((a, b) => firstDay(a).localeCompare(firstDay(b)) || PRIORITY_ORDER[requests.get(a.request_id).priority] - PRIORITY_ORDER[requests.get(b.request_id).priority] || a.id.localeCompare(b.id));
+  renderMyDecisions(mine, ours, requests);
+}
+
+function daysList(days) {
+  const format = dayFormat();
+  return el(
+    "ol",
+    { class: "days" },
+    days.map((d) => el("li", {}, el("time", { datetime: d.date, text: format.format(new Date(parseDay(d.date))) }), " ", el("span", { class: "hours", text: fmtHours(d.hours) }))),
+  );
+}
+
+function modeOf(allocation, request) {
+  if (allocation.travel) return t("on site, after travel");
+  return request.on_site ? t("on site") : t("remote");
+}
+
+function fact(term, value) {
+  return [el("dt", { text: term }), el("dd", {}, value)];
+}
+
+function proposalCard(allocation, offer, request) {
+  const id = allocation.id;
+  const titleId = `proposal-${id}-title`;
+  const reasonId = `proposal-${id}-reason`;
+  const errorId = `proposal-${id}-error`;
+  const declineForm = el(
+    "form",
+    { class: "decline", hidden: true, novalidate: true, "aria-label": t("Decline the proposal for {title}", { title: request.title }) },
+    el("label", { for: reasonId, text: t("Reason for declining (the asking secretariat sees it)") }),
+    el("textarea", { id: reasonId, name: "reason", required: true, rows: 2, maxlength: 500, "aria-describedby": errorId }),
+    el("div", { class: "actions" }, el("button", { type: "submit", class: "danger", text: t("Decline") }), el("button", { type: "button", class: "quiet", "data-action": "keep", text: t("Keep the proposal") })),
+  );
+  const card = el(
+    "li",
+    { class: "proposal", "data-allocation": id },
+    el(
+      "article",
+      { "aria-labelledby": titleId },
+      el("h3", { id: titleId }, el("a", { href: `#/requests/${request.id}`, text: request.title }), " ", el("span", { class: `tag priority-${request.priority}`, text: PRIORITY_LABELS()[request.priority] })),
+      el(
+        "p",
+        { class: "whose" },
+        t("{asker} asks; {offerer} decides (your secretariat). Proposed {ago}.", { asker: request.secretariat, offerer: offer.secretariat, ago: ago(allocation.created_at) }),
+      ),
+      el(
+        "dl",
+        { class: "facts" },
+        fact(t("Asked by"), request.secretariat),
+        fact(t("Meeting"), request.meeting_code || t("none")),
+        fact(t("Your offer"), el("a", { href: `#/offers/${offer.id}`, text: offer.title })),
+        fact(t("Skills"), offer.skills.length ? el("span", {}, offer.skills.map((skill) => el("span", { class: "tag", text: skill }))) : t("none")),
+        fact(t("Hours"), fmtHours(allocation.hours)),
+        fact(t("How"), modeOf(allocation, request)),
+        fact(t("Days"), daysList(allocation.days)),
+      ),
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "button", "data-action": "accept", "aria-describedby": titleId, text: t("Accept") }),
+        el("button", { type: "button", class: "quiet", "data-action": "decline", "aria-describedby": titleId, "aria-expanded": "false", text: t("Decline…") }),
+      ),
+      declineForm,
+      el("p", { id: errorId, class: "error", role: "alert" }),
+    ),
+  );
+  const [accept, openDecline] = card.querySelectorAll(".actions button");
+  accept.addEventListener("click", () => decide(card, allocation, "accept", undefined, request.title));
+  openDecline.addEventListener("click", () => {
+    declineForm.hidden = false;
+    openDecline.setAttribute("aria-expanded", "true");
+    declineForm.querySelector("textarea").focus();
+  });
+  declineForm.querySelector('[data-action="keep"]').addEventListener("click", () => {
+    declineForm.hidden = true;
+    openDecline.setAttribute("aria-expanded", "false");
+    openDecline.focus();
+  });
+  declineForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const field = declineForm.querySelector("textarea");
+    const reason = field.value.trim();
+    if (!reason) {
+      card.querySelector(".error").textContent = t("Say why the proposal is declined.");
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+      return;
+    }
+    decide(card, allocation, "decline", { reason }, request.title);
+  });
+  return card;
+}
+
+// Cards already shown are left where they are (never redrawn or moved), so a reason being
+// typed and the focus survive the live updates; gone ones are removed, new ones slotted in.
+function renderMyDecisions(mine, offers, requests) {
+  const body = $("#my-decisions .body");
+  $("#my-decisions").dataset.count = String(mine.length);
+  if (!mine.length) {
+    fill(body, empty(t("Nothing is waiting for your decision.")));
+    return;
+  }
+  let list = body.querySelector("ol.proposals");
+  if (!list) {
+    list = el("ol", { class: "proposals" });
+    fill(body, el("p", { class: "help", id: "decisions-count" }), list);
+  }
+  $("#decisions-count").textContent = mine.length === 1 ? t("One proposal waits for your decision, soonest first.") : t("{count} proposals wait for your decision, soonest first.", { count: fmtNumber(mine.length) });
+  const wanted = new Set(mine.map((a) => a.id));
+  for (const li of [...list.children]) if (!wanted.has(li.dataset.allocation)) li.remove();
+  const shown = new Map([...list.children].map((li) => [li.dataset.allocation, li]));
+  let previous = null;
+  for (const a of mine) {
+    const card = shown.get(a.id) || proposalCard(a, offers.get(a.offer_id), requests.get(a.request_id));
+    if (!shown.has(a.id)) {
+      if (previous) previous.after(card);
+      else list.prepend(card);
+    }
+    previous = card;
+  }
+}
+
+async function decide(card, allocation, verb, body, title) {
+  const buttons = card.querySelectorAll("button");
+  buttons.forEach((b) => (b.disabled = true));
+  card.querySelector(".error").textContent = "";
+  $("#decision-error").textContent = "";
+  try {
+    await send("POST", `/v1/allocations/${allocation.id}/${verb}`, body, { idempotencyKey: newIdempotencyKey() });
+    $("#decision-status").textContent = verb === "accept" ? t("Accepted: {title}.", { title }) : t("Declined: {title}.", { title });
+  } catch (error) {
+    if (error instanceof Refused && error.status === 422) {
+      card.querySelector(".error").textContent = error.message;
+      buttons.forEach((b) => (b.disabled = false));
+      return;
+    }
+    $("#decision-error").textContent = error.message;
+  }
+  await loadMyDecisions();
+  // The decided card is gone: the focus goes to the next proposal, or to the section.
+  const next = $("#my-decisions li.proposal button[data-action='accept']");
+  if (next) next.focus();
+  else $("#my-decisions-title").focus();
+}
+
+// ---- live: follow the change feed, so proposals and decisions made elsewhere appear ----
+
+async function feedEnd() {
+  // Read through the retained history once to reach its end; from then on only new entries.
+  let cursor = null;
+  for (let page = 0; page < 50; page += 1) {
+    const data = await api("/v1/changes", { after: cursor, limit: 1000, types: "allocation" });
+    cursor = data.next_cursor;
+    if (data.items.length < 1000) break;
+  }
+  return cursor;
+}
+
+async function poll() {
+  if (!apiKey()) return;
+  try {
+    if (feedCursor === null) feedCursor = await feedEnd();
+    else {
+      const data = await api("/v1/changes", { after: feedCursor, limit: 1000, types: "allocation,workload_request,capacity_offer" });
+      feedCursor = data.next_cursor;
+      if (data.items.length) await loadMyDecisions();
+    }
+    $("#main").dataset.live = "following";
+  } catch (error) {
+    $("#main").dataset.live = "lost";
+  } finally {
+    pollTimer = setTimeout(poll, POLL_MS);
+  }
+}
+
+function startFollowing() {
+  if (pollTimer !== null) return;
+  pollTimer = setTimeout(poll, 0);
+}
+
+function stopFollowing() {
+  if (pollTimer !== null) clearTimeout(pollTimer);
+  pollTimer = null;
+  feedCursor = null;
 }
 
 // ---- start ----

@@ -1,0 +1,1 @@
+"""What the readiness probe asks of the database."""

@@ -1,0 +1,1 @@
+"""Idempotency records: the first response to a creating POST, kept per key."""

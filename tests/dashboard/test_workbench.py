@@ -1,0 +1,232 @@
+"""The coordinators' workbench in a real browser: the real API and worker processes, two keys
+in two browser contexts, and every action taken through the page as a coordinator would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api.dashboard import i18n
+from tests.factories import make_key
+from tests.support.factories import week
+
+ROOT = Path(__file__).resolve().parents[2]
+# Set to a folder (e.g. docs) to keep the screenshots there for the README.
+SCREENSHOTS = os.environ.get("WORKBENCH_SCREENSHOTS")
+# The page follows the change feed every 2.5 s; a proposal shows within 5 s of the run on an
+# idle machine. The waits below are longer so that a busy machine does not fail the story.
+SHOWS_WITHIN_MS = 15_000
+
+pytestmark = pytest.mark.slow
+
+
+class Story:
+    """The API as the test reads it, with the coordinators' keys."""
+
+    def __init__(self, base: str, keys: dict[str, dict[str, str]]) -> None:
+        self.base = base
+        self.keys = keys
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(
+            method, f"{self.base}{path}", headers=self.keys[who], timeout=10, **kwargs
+        )
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def raw(self, who: str) -> str:
+        return self.keys[who]["Authorization"].removeprefix("Bearer ")
+
+    async def wait_for_run(self) -> None:
+        """Until the worker has made its proposals (a run succeeded with nothing pending)."""
+        for _ in range(300):
+            runs = self.call("admin", "GET", "/v1/matching/runs", params={"limit": 5})["items"]
+            proposed = self.call("admin", "GET", "/v1/allocations", params={"status": "proposed"})
+            if runs and runs[0]["status"] == "succeeded" and proposed["items"]:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no matching run made proposals: {runs}")
+
+
+@pytest.fixture
+async def story(
+    live_api: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    worker: subprocess.Popen[bytes],
+) -> Story:
+    keys = {
+        "admin": await make_key(session_factory, "admin", None, ["admin"]),
+        "cites": await make_key(
+            session_factory, "cites-coordinator", "CITES", ["read", "write", "approve"]
+        ),
+        "cms": await make_key(
+            session_factory, "cms-coordinator", "CMS", ["read", "write", "approve"]
+        ),
+    }
+    return Story(live_api, keys)
+
+
+async def open_workbench(context: BrowserContext, base: str, raw_key: str, lang: str) -> Page:
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    await page.goto(f"{base}/dashboard?lang={lang}")
+    await page.locator("#api-key").wait_for()
+    await page.keyboard.type(raw_key)
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(
+        "() => ['ready', 'error'].includes(document.querySelector('#main').dataset.state)",
+        timeout=30_000,
+    )
+    assert await page.locator("#main").get_attribute("data-state") == "ready", errors
+    page.set_default_timeout(SHOWS_WITHIN_MS)
+    return page
+
+
+async def no_axe_violations(page: Page, view: str) -> None:
+    results = await Axe().run(page)
+    assert results.violations_count == 0, f"{view}: {results.generate_report()}"
+
+
+def ict_offer(**overrides: Any) -> dict[str, Any]:
+    days = week()
+    body = {
+        "secretariat": "CITES",
+        "kind": "ict",
+        "title": "Network engineer, Geneva",
+        "skills": ["networking", "video-conferencing"],
+        "start_date": days[0].isoformat(),
+        "end_date": days[-1].isoformat(),
+        "hours_per_day": 8,
+        "total_hours": 40,
+        "location": "CH GVA",
+        "travel_ok": False,
+    }
+    return {**body, **overrides}
+
+
+def ict_request(title: str, **overrides: Any) -> dict[str, Any]:
+    days = week()
+    body = {
+        "secretariat": "CMS",
+        "kind": "ict",
+        "title": title,
+        "skills": ["networking"],
+        "start_date": days[0].isoformat(),
+        "end_date": days[1].isoformat(),
+        "hours": 6,
+        "priority": "high",
+        "on_site": False,
+    }
+    return {**body, **overrides}
+
+
+async def shot(page: Page, name: str, lang: str) -> None:
+    if SCREENSHOTS and lang == "en":
+        path = ROOT / SCREENSHOTS / name
+        await page.screenshot(path=str(path), full_page=False)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
+    story: Story, browser: Browser, lang: str, tmp_path: Path
+) -> None:
+    _: Callable[..., str] = i18n.translator(lang)
+    story.call("cites", "POST", "/v1/capacity-offers", json=ict_offer())
+
+    cites_context = await browser.new_context(viewport={"width": 1366, "height": 1000})
+    cites = await open_workbench(cites_context, story.base, story.raw("cites"), lang)
+    decisions = cites.locator("#my-decisions")
+    await expect(decisions.get_by_text(_("Nothing is waiting for your decision."))).to_be_visible()
+    await no_axe_violations(cites, "an empty workbench")
+
+    # CMS asks twice; the worker proposes CITES's offer for both, and the CITES page shows
+    # the proposals without a reload.
+    first = story.call("cms", "POST", "/v1/workload-requests", json=ict_request("Webcast set-up"))
+    second = story.call(
+        "cms",
+        "POST",
+        "/v1/workload-requests",
+        json=ict_request(
+            "Interpretation booth network",
+            start_date=week()[2].isoformat(),
+            end_date=week()[3].isoformat(),
+        ),
+    )
+    await story.wait_for_run()
+    cards = decisions.locator("li.proposal")
+    await expect(cards).to_have_count(2, timeout=SHOWS_WITHIN_MS)
+    # Soonest first, with the request, the offer, the days and who decides.
+    first_card = cards.nth(0)
+    await expect(first_card.get_by_role("heading")).to_contain_text("Webcast set-up")
+    await expect(first_card).to_contain_text("CMS")
+    await expect(first_card).to_contain_text("Network engineer, Geneva")
+    assert await first_card.locator("ol.days li time").count() >= 1
+    await expect(first_card).to_contain_text(_("remote"))
+    await no_axe_violations(cites, "proposals waiting for a decision")
+    await shot(cites, "workbench-decisions.png", lang)
+
+    # Accept the first with the keyboard alone.
+    await first_card.get_by_role("button", name=_("Accept"), exact=True).focus()
+    await cites.keyboard.press("Enter")
+    await expect(decisions.locator("li.proposal")).to_have_count(1)
+    await expect(cites.locator("#decision-status")).to_contain_text("Webcast set-up")
+
+    # Decline the second: the reason is required.
+    remaining = decisions.locator("li.proposal").first
+    await remaining.get_by_role("button", name=_("Decline…")).click()
+    reason = remaining.get_by_label(_("Reason for declining (the asking secretariat sees it)"))
+    await expect(reason).to_be_focused()
+    await remaining.get_by_role("button", name=_("Decline"), exact=True).click()
+    await expect(remaining.locator(".error")).to_have_text(_("Say why the proposal is declined."))
+    await reason.fill("Our engineer is at the Standing Committee that week.")
+    await no_axe_violations(cites, "declining a proposal")
+    await cites.keyboard.press("Tab")
+    await cites.keyboard.press("Enter")
+    await expect(decisions.get_by_text(_("Nothing is waiting for your decision."))).to_be_visible()
+
+    decided = {
+        a["request_id"]: a
+        for a in story.call("admin", "GET", "/v1/allocations")["items"]
+        if a["status"] in ("accepted", "declined")
+    }
+    assert decided[first["id"]]["status"] == "accepted"
+    assert decided[second["id"]]["status"] == "declined"
+    assert decided[second["id"]]["reason"] == "Our engineer is at the Standing Committee that week."
+    await cites_context.close()
+
+
+async def test_a_proposal_decided_elsewhere_is_refused_with_the_apis_sentence(
+    story: Story, browser: Browser
+) -> None:
+    story.call("cites", "POST", "/v1/capacity-offers", json=ict_offer())
+    story.call("cms", "POST", "/v1/workload-requests", json=ict_request("Webcast set-up"))
+    await story.wait_for_run()
+    context = await browser.new_context()
+    page = await open_workbench(context, story.base, story.raw("cites"), "en")
+    card = page.locator("#my-decisions li.proposal")
+    await expect(card).to_have_count(1)
+    # The page stops following the feed, and someone else accepts meanwhile.
+    await page.route("**/v1/changes**", lambda route: route.abort())
+    (proposal,) = story.call("admin", "GET", "/v1/allocations", params={"status": "proposed"})[
+        "items"
+    ]
+    story.call("cites", "POST", f"/v1/allocations/{proposal['id']}/accept")
+
+    await card.get_by_role("button", name="Accept", exact=True).click()
+    alert = page.locator("#decision-error")
+    await expect(alert).to_contain_text("Someone has already decided on this proposal")
+    await expect(alert).to_contain_text("is accepted")
+    await expect(card).to_have_count(0)
+    await context.close()
