@@ -188,7 +188,8 @@ def live_api(
         except httpx.HTTPError:
             return False
 
-    if not wait_for(ready, timeout=30):
+    # Importing the app takes 5 s of CPU; on a loaded machine that is 30 s or more of wall time.
+    if not wait_for(ready, timeout=120):
         stop_process(proc)
         raise RuntimeError(f"API process did not start: {log.read_text()}")
     yield base
@@ -197,7 +198,11 @@ def live_api(
 
 @pytest.fixture
 def worker(process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real worker process (`python -m services.worker`) for this run's queue."""
-    proc = start_process("services.worker", process_env, tmp_path / "worker.log")
+    """The real worker process (`python -m services.worker`) for this run's queue, once it has
+    started (on a loaded machine its imports alone took over 10 s)."""
+    log = tmp_path / "worker.log"
+    proc = start_process("services.worker", process_env, log)
+    started = wait_for(lambda: proc.poll() is not None or "worker started" in log.read_text(), 120)
+    assert started and proc.poll() is None, log.read_text()[-3000:]
     yield proc
     stop_process(proc)
