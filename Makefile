@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTHON ?= python3
 
-.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats bench-forecast bench-abuse fuzz clean
+.PHONY: help install browser-deps run test lint fmt migrate revision seed-demo bench-api bench-matching bench-matching-runs bench-integration bench-stats bench-taxa bench-forecast bench-abuse fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ bench-integration: install ## change-feed read throughput and commit-to-webhook 
 
 bench-stats: install ## each stats endpoint's p50/p95 on a realistic year of support (see README)
 	$(UV) run --frozen python -m bench.stats $(BENCH_ARGS)
+
+bench-taxa: install ## import 50,000 taxon concepts per convention; p95 of resolution, typing-ahead, discrepancies (see README)
+	$(UV) run --frozen python -m bench.taxa $(BENCH_ARGS)
 
 bench-abuse: install ## what abuse costs: big bodies without a key, unknown keys, a key over budget (see README)
 	$(UV) run --frozen python -m bench.abuse $(BENCH_ARGS)

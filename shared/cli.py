@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -160,6 +163,69 @@ def migrate() -> None:
     with database_url(settings) as url:
         applied = upgrade_head(url)
     typer.echo(f"migrations applied: {applied}" if applied else "migrations: already at head")
+
+
+taxa_app = typer.Typer(help="The conventions' taxon registers.", no_args_is_help=True)
+app.add_typer(taxa_app, name="taxa")
+
+
+@taxa_app.command("import")
+def taxa_import(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="Species+ JSON pages or CSV files"
+        ),
+    ],
+    convention: str = typer.Option(..., "--convention", help="Whose register: CITES, CMS..."),
+    partial: bool = typer.Option(
+        False, "--partial", help="Only add or change these concepts (remove none)"
+    ),
+    reference: str | None = typer.Option(
+        None, "--reference", help="The nomenclature reference the register follows"
+    ),
+) -> None:
+    """Import a convention's register from Species+ `taxon_concepts` pages or the CSV form;
+    running it again with the same files changes nothing."""
+    from shared.errors import AppError
+    from shared.taxa import service
+    from shared.taxa.sources import Register
+
+    settings = get_settings()
+    configure_logging(settings.log_level, "taxa-import")
+    conventions = settings.taxa_convention_codes
+    try:
+        code = service.require_convention(convention, conventions, "--convention")
+        register = Register(code)
+        show = sys.stderr.isatty()
+        with typer.progressbar(
+            files, label="reading", file=sys.stderr if show else io.StringIO()
+        ) as bar:
+            for path in bar:
+                register.read(path.name, path.read_text(encoding="utf-8-sig"))
+        if show:
+            typer.echo(f"writing {len(register.concepts)} concepts...", err=True)
+        with database_url(settings) as url:
+            report = _in_session(
+                url,
+                lambda s: service.import_register(
+                    s, register, conventions, partial=partial, reference=reference
+                ),
+            )
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+    typer.echo(
+        f"{report['convention']}: {report['read']} read, {report['added']} added, "
+        f"{report['changed']} changed, {report['unchanged']} unchanged, "
+        f"{report['removed']} removed; {report['concepts']} in the register, "
+        f"{report['discrepancies']} discrepancy entries"
+    )
+    for label in ("added", "changed", "removed"):
+        names = report[f"{label}_names"]
+        if names:
+            more = report[label] - len(names)
+            tail = f" (and {more} more)" if more > 0 else ""
+            typer.echo(f"  {label}: {', '.join(names)}{tail}")
 
 
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)

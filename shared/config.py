@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     queue_name: str = Field(default="tandem:queue", description="arq queue (one per deployment)")
     data_dir: Path = Path(".tandem")
+    worker_metrics_port: int = Field(
+        default=9101, ge=0, le=65535, description="the worker's Prometheus port (0: none)"
+    )
+    worker_metrics_host: str = "127.0.0.1"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     webhook_allowed_hosts: str = ""
     working_days: str = "1,2,3,4,5"
@@ -44,6 +48,10 @@ class Settings(BaseSettings):
     )
     max_connections: int = Field(
         default=2048, ge=1, description="open connections one API process accepts (uvicorn)"
+    )
+    taxa_conventions: str = Field(
+        default="CITES,CMS",
+        description="conventions whose taxon registers are kept and compared (comma-separated)",
     )
     matching_test_delay_seconds: float = Field(
         default=0.0, ge=0, description="tests only: a pause inside each matching run's transaction"
@@ -68,6 +76,19 @@ class Settings(BaseSettings):
         return frozenset(
             h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()
         )
+
+    @field_validator("taxa_conventions")
+    @classmethod
+    def _conventions(cls, value: str) -> str:
+        codes = [part.strip().upper() for part in value.split(",") if part.strip()]
+        if not codes or any(not c.isalnum() or len(c) > 16 for c in codes):
+            raise ValueError("TAXA_CONVENTIONS is a comma-separated list of short codes")
+        return ",".join(dict.fromkeys(codes))
+
+    @property
+    def taxa_convention_codes(self) -> tuple[str, ...]:
+        """The conventions with a taxon register, in the order given."""
+        return tuple(self.taxa_conventions.split(","))
 
     @property
     def working_weekdays(self) -> frozenset[int]:

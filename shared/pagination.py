@@ -61,6 +61,10 @@ def _parse(value: Any, kind: type) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
             raise ValueError("a bigint position expected")
         return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError("string expected")
+        return value
     raise ValueError("unsupported cursor part")
 
 

@@ -31,6 +31,7 @@ from services.api.routers import (
     meetings,
     secretariats,
     stats,
+    taxa,
     webhooks,
     workload_requests,
 )
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks.router,
         stats.router,
         forecast.router,
+        taxa.router,
     )
     for router in v1_routers:
         app.include_router(

@@ -58,7 +58,16 @@ READ_COLUMNS = (
     Activity.updated_at,
 )
 
-FILTERS = ("theme", "status", "secretariat", "species", "meeting_code", "updated_since", "q")
+FILTERS = (
+    "theme",
+    "status",
+    "secretariat",
+    "species",
+    "taxon",
+    "meeting_code",
+    "updated_since",
+    "q",
+)
 
 _BY_ID = Compiled(select(*READ_COLUMNS).where(Activity.id == bindparam("id")))
 
@@ -221,8 +230,12 @@ def _page_query(filters: frozenset[str], after: bool) -> Compiled:
                 ),
             )
         )
+    # Normalised names: any of the names standing for the species (synonyms included), or
+    # any name below the higher taxon (shared/taxa resolves them).
     if "species" in filters:
-        stmt = stmt.where(Activity.species_key.contains(bindparam("species", type_=ARRAY(Text))))
+        stmt = stmt.where(Activity.species_key.overlap(bindparam("species", type_=ARRAY(Text))))
+    if "taxon" in filters:
+        stmt = stmt.where(Activity.species_key.overlap(bindparam("taxon", type_=ARRAY(Text))))
     if "meeting_code" in filters:
         stmt = stmt.where(
             Activity.meeting_codes.contains(
@@ -257,14 +270,16 @@ async def page(
     theme: str | None = None,
     status: str | None = None,
     secretariat: str | None = None,
-    species: str | None = None,
+    species: list[str] | None = None,
+    taxon: list[str] | None = None,
     meeting_code: str | None = None,
     updated_since: datetime | None = None,
     q: str | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """Up to `limit` activities in creation order after `after`, filtered."""
+    """Up to `limit` activities in creation order after `after`, filtered (`species`,
+    `taxon`: lower-case names, any of which matches)."""
     params: dict[str, Any] = {"limit": limit}
     if theme:
         params["theme"] = theme
@@ -273,8 +288,10 @@ async def page(
     if secretariat:
         params["secretariat"] = secretariat
         params["secretariat_list"] = [secretariat]
-    if species:
-        params["species"] = [species.strip().lower()]
+    if species is not None:
+        params["species"] = species
+    if taxon is not None:
+        params["taxon"] = taxon
     if meeting_code:
         params["meeting_code"] = [meeting_code]
     if updated_since:

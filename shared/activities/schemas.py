@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.meetings.schemas import MeetingRead
 from shared.schemas import InputModel, MergePatch, OutputModel
+from shared.taxa.schemas import SpeciesResolution
 from shared.types import (
     Day,
     ExternalRef,
@@ -52,7 +53,7 @@ EXAMPLE: dict[str, Any] = {
     "status": "ongoing",
     "start_date": "2011-01-01",
     "end_date": "2014-12-31",
-    "meeting_codes": ["CITES SC61", "CMS CoP10"],
+    "meeting_codes": ["CITES SC81"],
     "tags": ["elephants"],
 }
 
@@ -129,6 +130,23 @@ class ActivityRead(OutputModel):
                     **EXAMPLE,
                     "id": "8d7f3c1e-2b4a-4f6e-9c0d-1a2b3c4d5e6f",
                     "external_ref": {"source": "cms-website", "id": "activity-1234"},
+                    "species_resolved": [
+                        {
+                            "name": "Loxodonta africana",
+                            "status": "resolved",
+                            "conventions": {
+                                "CITES": [
+                                    {
+                                        "id": "2f1c6a0e-8c1d-5d8e-9a51-3b0f4c6d7e81",
+                                        "full_name": "Loxodonta africana",
+                                        "source_id": 4521,
+                                        "via_synonym": False,
+                                    }
+                                ],
+                                "CMS": [],
+                            },
+                        }
+                    ],
                     "version": 3,
                     "created_at": "2026-11-28T09:00:00Z",
                     "updated_at": "2026-11-28T10:30:00Z",
@@ -150,6 +168,12 @@ class ActivityRead(OutputModel):
     meeting_codes: list[str]
     tags: list[str]
     external_ref: ExternalRef | None
+    species_resolved: list[SpeciesResolution] = Field(
+        default_factory=list,
+        description="What each of `species` stands for in each convention's taxonomy, in the "
+        "same order (the names themselves are kept as written); shown when an activity is "
+        "read (GET), not in write responses or the change feed, as it follows the registers",
+    )
     version: int
     created_at: datetime
     updated_at: datetime

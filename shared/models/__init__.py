@@ -13,6 +13,13 @@ from shared.models.matching_run import MatchingRun
 from shared.models.meeting import Meeting
 from shared.models.outbox import Event, MatchingTrigger
 from shared.models.secretariat import Secretariat
+from shared.models.taxon import (
+    TaxonConcept,
+    TaxonDiscrepancy,
+    TaxonListing,
+    TaxonRegister,
+    TaxonSynonymy,
+)
 from shared.models.webhook import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from shared.models.workload_request import WorkloadRequest
 
@@ -34,6 +41,11 @@ __all__ = [
     "Meeting",
     "Secretariat",
     "SecretariatClosure",
+    "TaxonConcept",
+    "TaxonDiscrepancy",
+    "TaxonListing",
+    "TaxonRegister",
+    "TaxonSynonymy",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

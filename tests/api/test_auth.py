@@ -85,6 +85,11 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/webhooks/{webhook_id}"): "admin",
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "admin",
     ("POST", "/v1/webhooks/{webhook_id}/test"): "admin",
+    ("GET", "/v1/taxa"): "read",
+    ("GET", "/v1/taxa/{taxon_id}"): "read",
+    ("POST", "/v1/taxa:import"): "admin",
+    ("GET", "/v1/listings/discrepancies"): "read",
+    ("GET", "/v1/listings/discrepancies/counts"): "read",
 }
 
 _PARAM_VALUES = {
@@ -122,6 +127,7 @@ def _concrete(path: str) -> str:
         "locode",
         "code",
         "day",
+        "taxon_id",
     ):
         path = path.replace("{" + name + "}", _PARAM_VALUES.get(name, str(uuid.uuid4())))
     return path

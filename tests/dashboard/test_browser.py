@@ -253,6 +253,16 @@ async def _check_capacity_and_skills(page: Page, capacity: Any, unmet: Any) -> N
     assert skills == [s["skill"] for s in unmet["skills"]]
 
 
+async def _check_discrepancies(page: Page, counts: Any) -> None:
+    assert counts["total"] > 0
+    rows = await page.locator("#discrepancies-table tbody tr").all()
+    shown = {}
+    for row in rows:
+        kind = await row.locator("[data-kind]").get_attribute("data-kind")
+        shown[kind] = (await row.locator("td").text_content() or "").strip()
+    assert shown == {kind: whole(n) for kind, n in counts["counts"].items()}
+
+
 async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     live_api: str, demo_data: dict[str, str], browser: Browser, tmp_path: Path
 ) -> None:
@@ -292,6 +302,7 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     await _check_next_meeting(page, next_meeting)
     await _check_activities(page, activities)
     await _check_capacity_and_skills(page, capacity, unmet)
+    await _check_discrepancies(page, api.get("/v1/listings/discrepancies/counts"))
     for name in (
         "Hours asked by CITES per week: requested, proposed and accepted",
         "Accepted hours each secretariat gave and received",

@@ -15,6 +15,7 @@ from services.api.routing import (
     Cursor,
     Limit,
     RefId,
+    RefOwner,
     RefSource,
     created_response,
     page_response,
@@ -28,6 +29,7 @@ from shared.activities.schemas import (
     ActivityWrite,
     Theme,
 )
+from shared.policy import reference_owner
 from shared.schemas import Page
 from shared.types import MeetingCode, SecretariatCode, Timestamp
 
@@ -47,7 +49,21 @@ async def list_activities(
     ] = None,
     species: Annotated[
         str | None,
-        Query(min_length=1, max_length=200, description="A scientific name (any case)"),
+        Query(
+            min_length=1,
+            max_length=200,
+            description="A scientific name (any case); its synonyms in either convention's "
+            "taxonomy match too",
+        ),
+    ] = None,
+    taxon: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="A taxon (e.g. a family, `Elephantidae`): activities on any species "
+            "below it in either convention's taxonomy",
+        ),
     ] = None,
     meeting_code: Annotated[MeetingCode | None, Query()] = None,
     updated_since: Timestamp | None = None,
@@ -66,6 +82,7 @@ async def list_activities(
         status=status,
         secretariat=secretariat,
         species=species,
+        taxon=taxon,
         meeting_code=meeting_code,
         updated_since=updated_since,
         q=q,
@@ -109,8 +126,10 @@ async def upsert_activity(
     body: ActivityWrite,
     session: SessionDep,
     key: WriteKey,
+    secretariat: RefOwner = None,
 ) -> Response:
-    activity, created = await service.upsert_by_ref(session, key, source, ext_id, body)
+    owner = reference_owner(key, secretariat)
+    activity, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
         return created_response(request, service.to_api(activity), "/v1/activities")
     return object_response(request, service.to_api(activity))

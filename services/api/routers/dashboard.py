@@ -56,6 +56,7 @@ PANELS = [
     Panel("activities", "Joint activities by theme and status"),
     Panel("capacity", "Capacity offered and used"),
     Panel("unmet-skills", "Skills most missing"),
+    Panel("discrepancies", "Appendices and names: where the conventions differ"),
 ]
 
 # What the weekly chart shows when the page opens: the recent past and the coming months.

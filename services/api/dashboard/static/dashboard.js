@@ -310,7 +310,7 @@ async function refresh(event) {
     if (f.from && f.to && f.to < f.from) throw new Error(t("the range ends before it starts."));
     const today = document.body.dataset.today;
     const support = { from: f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
-    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions] = await Promise.all([
+    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions, , , , discrepancyCounts, discrepancies] = await Promise.all([
       api("/v1/stats/workload", support),
       api("/v1/stats/exchange", support),
       api("/v1/stats/capacity", support),
@@ -323,6 +323,8 @@ async function refresh(event) {
       loadMine(),
       loadSuggestions(),
       loadLastRun(),
+      api("/v1/listings/discrepancies/counts"),
+      api("/v1/listings/discrepancies", { limit: 6 }),
     ]);
     const next = nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
@@ -334,6 +336,7 @@ async function refresh(event) {
     renderActivities(activities);
     renderCapacity(capacity);
     renderUnmetSkills(unmet);
+    renderDiscrepancies(discrepancyCounts, discrepancies.items);
     $("#status").textContent = t("Updated at {time}", { time: new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) });
     main.dataset.state = "ready";
   } catch (error) {
@@ -825,6 +828,33 @@ function renderUnmetSkills(unmet) {
           { id: "unmet-table" },
         )
       : empty(t("Every request of the period has its hours accepted.")),
+  );
+}
+
+const DISCREPANCY_KINDS = [
+  ["different_listing", "Listed by both, at different levels"],
+  ["listed_by_one_only", "Listed by one convention only"],
+  ["different_names", "Same taxon, different names (incl. splits and lumps)"],
+  ["not_covered", "Listed taxa no joint activity covers"],
+];
+
+function renderDiscrepancies(counts, examples) {
+  const body = $("#discrepancies .body");
+  fill(body,
+    counts.total
+      ? [
+          table(
+            `Discrepancies between the registers: ${fmtNumber(counts.total)} in all`,
+            [{ label: "Kind", header: true }, { label: "Entries", num: true }],
+            DISCREPANCY_KINDS.map(([kind, label]) => [el("span", { "data-kind": kind, text: label }), fmtNumber(counts.counts[kind] || 0)]),
+            { id: "discrepancies-table" },
+          ),
+          details(
+            "First entries of the report",
+            el("ul", { id: "discrepancies-list" }, examples.map((e) => el("li", { "data-discrepancy": e.kind, text: e.sentence }))),
+          ),
+        ]
+      : empty("No taxon register has been imported yet (tandem taxa import)."),
   );
 }
 
