@@ -45,7 +45,7 @@ MAX_ITEMS = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 Outcome = Literal["created", "updated", "unchanged", "error"]
-Upsert = Callable[[AsyncSession, Principal, str, str, W], Awaitable[tuple[Any, bool]]]
+Upsert = Callable[[AsyncSession, Principal, str, str, str, W], Awaitable[tuple[Any, bool]]]
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,14 @@ class ItemResult:
 
 
 async def upsert_many(
-    session: AsyncSession, principal: Principal, spec: BatchResource[Any], items: list[Any]
+    session: AsyncSession,
+    principal: Principal,
+    spec: BatchResource[Any],
+    items: list[Any],
+    owner: str,
 ) -> list[ItemResult]:
-    """Create or update each item by its external reference; one result per item, in order."""
+    """Create or update each item by its external reference within secretariat `owner`; one
+    result per item, in order."""
     if len(items) > MAX_ITEMS:
         raise PayloadTooLarge(
             f"A batch holds at most {MAX_ITEMS} items; this one has {len(items)}. "
@@ -95,24 +100,27 @@ async def upsert_many(
             ready.append((key[0], key[1], index, data))
         except AppError as exc:
             results[index] = ItemResult(index, ref, "error", error=exc)
-    stored = await _stored(session, spec, [(source, ext_id) for source, ext_id, _, _ in ready])
+    refs = [(source, ext_id) for source, ext_id, _, _ in ready]
+    stored = await _stored(session, spec, owner, refs)
     for source, ext_id, index, data in sorted(ready, key=lambda r: (r[0], r[1])):
         current = stored.get((source, ext_id))
         if current is not None and _same(spec, current, data):
             ref = {"source": source, "id": ext_id}
             results[index] = ItemResult(index, ref, "unchanged", object=current)
             continue
-        results[index] = await _upsert_one(session, principal, spec, index, source, ext_id, data)
+        results[index] = await _upsert_one(
+            session, principal, spec, owner, index, source, ext_id, data
+        )
     _coalesce_jobs(session)
     return [results[i] for i in range(len(items))]
 
 
 async def _stored(
-    session: AsyncSession, spec: BatchResource[Any], refs: list[tuple[str, str]]
+    session: AsyncSession, spec: BatchResource[Any], owner: str, refs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The objects these references name, as the API shows them (rows, not ORM objects, so
     the upserts below load and lock fresh ones)."""
-    return await crud.shown_by_external_refs(session, spec.resource, refs)
+    return await crud.shown_by_external_refs(session, spec.resource, owner, refs)
 
 
 def _same(spec: BatchResource[Any], current: dict[str, Any], data: BaseModel) -> bool:
@@ -153,6 +161,7 @@ async def _upsert_one(
     session: AsyncSession,
     principal: Principal,
     spec: BatchResource[Any],
+    owner: str,
     index: int,
     source: str,
     ext_id: str,
@@ -163,9 +172,11 @@ async def _upsert_one(
         async with session.begin_nested():
             # Held to the end of the batch's transaction: the version read here is the one
             # the upsert below starts from.
-            await crud.lock_external_ref(session, spec.resource, source, ext_id)
-            before = await crud.version_by_external_ref(session, spec.resource, source, ext_id)
-            obj, created = await spec.upsert(session, principal, source, ext_id, data)
+            await crud.lock_external_ref(session, spec.resource, owner, source, ext_id)
+            before = await crud.version_by_external_ref(
+                session, spec.resource, owner, source, ext_id
+            )
+            obj, created = await spec.upsert(session, principal, owner, source, ext_id, data)
             outcome: Outcome = (
                 "created" if created else "unchanged" if obj.version == before else "updated"
             )

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     queue_name: str = Field(default="tandem:queue", description="arq queue (one per deployment)")
     data_dir: Path = Path(".tandem")
+    worker_metrics_port: int = Field(
+        default=9101, ge=0, le=65535, description="the worker's Prometheus port (0: none)"
+    )
+    worker_metrics_host: str = "127.0.0.1"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     webhook_allowed_hosts: str = ""
     working_days: str = "1,2,3,4,5"

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes
-from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from shared.policy import Principal
 
 M = TypeVar("M")
 
@@ -26,6 +27,9 @@ class Resource(Generic[M]):
     path: str  # collection path, e.g. "/v1/activities"
     model: type[M]
     to_api: Callable[[Any], dict[str, Any]]
+    # The column naming the secretariat an external reference belongs to: references are
+    # unique per (that secretariat, source, id) within the resource type.
+    owner_column: str = "secretariat_code"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -103,39 +107,75 @@ async def advisory_lock(session: AsyncSession, key: str) -> None:
 
 
 async def lock_external_ref(
-    session: AsyncSession, res: Resource[Any], source: str, ext_id: str
+    session: AsyncSession, res: Resource[Any], owner: str, source: str, ext_id: str
 ) -> None:
-    """Serialise writers of one external reference (two sync jobs upserting it at once)."""
-    await advisory_lock(session, f"{res.feed_type}:{source}:{ext_id}")
+    """Serialise writers of one secretariat's external reference (two sync jobs upserting it
+    at once, or a create racing them)."""
+    await advisory_lock(session, f"{res.feed_type}:{owner}:{source}:{ext_id}")
 
 
 async def find_by_external_ref(
-    session: AsyncSession, res: Resource[M], source: str, ext_id: str, *, lock: bool = False
+    session: AsyncSession,
+    res: Resource[M],
+    owner: str,
+    source: str,
+    ext_id: str,
+    *,
+    lock: bool = False,
 ) -> M | None:
-    """The object carrying this external reference, if any."""
+    """The object of secretariat `owner` carrying this external reference, if any."""
     model: Any = res.model
-    stmt = select(model).where(model.external_source == source, model.external_id == ext_id)
+    stmt = select(model).where(
+        getattr(model, res.owner_column) == owner,
+        model.external_source == source,
+        model.external_id == ext_id,
+    )
     if lock:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def ensure_external_ref_free(
-    session: AsyncSession, res: Resource[Any], ref: dict[str, str] | None, own_id: uuid.UUID | None
+    session: AsyncSession,
+    res: Resource[Any],
+    owner: str,
+    ref: dict[str, str] | None,
+    own_id: uuid.UUID | None,
 ) -> None:
-    """409 when another object of this type already carries the reference; the reference's
-    lock is held from here to the end of the transaction."""
+    """409 when another object of this type and secretariat already carries the reference;
+    the reference's lock is held from here to the end of the transaction."""
     if ref is None:
         return
-    await lock_external_ref(session, res, ref["source"], ref["id"])
-    other = await find_by_external_ref(session, res, ref["source"], ref["id"])
+    await lock_external_ref(session, res, owner, ref["source"], ref["id"])
+    other = await find_by_external_ref(session, res, owner, ref["source"], ref["id"])
     if other is not None and other.id != own_id:
         raise Conflict(
-            f"Another {res.label} ({other.id}) has external_ref {ref['source']}/{ref['id']}; "
-            f"use PUT {res.path}/by-ref/{ref['source']}/{ref['id']} to update it.",
+            f"Another {res.label} of {owner} ({other.id}) has external_ref "
+            f"{ref['source']}/{ref['id']}; use PUT {res.path}/by-ref/{ref['source']}/{ref['id']} "
+            "to update it.",
             field="external_ref",
             existing_id=str(other.id),
         )
+
+
+def require_reference_owner(
+    principal: Principal, res: Resource[Any], owner: str, data_owner: str, field: str
+) -> None:
+    """An object created by reference belongs to the secretariat the reference is resolved
+    in: 403 for a secretariat's key naming another one, 422 for an admin's inconsistent
+    request."""
+    if data_owner == owner:
+        return
+    message = (
+        f"The reference is resolved within {owner}, so a {res.label} created by it belongs "
+        f"to {owner}: {field} must be {owner}, not {data_owner}."
+    )
+    if not principal.is_admin:
+        raise Forbidden(message)
+    raise Unprocessable(
+        message,
+        errors=[{"field": f"body.{field}", "message": f"must be {owner}", "type": "owner"}],
+    )
 
 
 def external_ref(obj: Any) -> dict[str, str] | None:
@@ -146,28 +186,35 @@ def external_ref(obj: Any) -> dict[str, str] | None:
 
 
 async def shown_by_external_refs(
-    session: AsyncSession, res: Resource[Any], refs: list[tuple[str, str]]
+    session: AsyncSession, res: Resource[Any], owner: str, refs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """The objects these (source, id) references name, as the API shows them (read as rows,
-    not ORM objects, so that later writes load and lock fresh ones)."""
+    """The objects of secretariat `owner` these (source, id) references name, as the API shows
+    them (read as rows, not ORM objects, so that later writes load and lock fresh ones)."""
     if not refs:
         return {}
     table: Any = res.model.__table__
     rows = (
         await session.execute(
-            select(table).where(tuple_(table.c.external_source, table.c.external_id).in_(refs))
+            select(table).where(
+                table.c[res.owner_column] == owner,
+                tuple_(table.c.external_source, table.c.external_id).in_(refs),
+            )
         )
     ).all()
     return {(r.external_source, r.external_id): res.to_api(r) for r in rows}
 
 
 async def version_by_external_ref(
-    session: AsyncSession, res: Resource[Any], source: str, ext_id: str
+    session: AsyncSession, res: Resource[Any], owner: str, source: str, ext_id: str
 ) -> int | None:
-    """The version of the object carrying this external reference, or None."""
+    """The version of secretariat `owner`'s object carrying this external reference, or None."""
     model: Any = res.model
     version: int | None = await session.scalar(
-        select(model.version).where(model.external_source == source, model.external_id == ext_id)
+        select(model.version).where(
+            getattr(model, res.owner_column) == owner,
+            model.external_source == source,
+            model.external_id == ext_id,
+        )
     )
     return version
 

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared import crud, demo_history
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
 from shared.allocations.proposals import ProposalIn, apply_proposals
+from shared.calendars import service as calendars
+from shared.forecast import service as forecast
 from shared.matching import repository as matching
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
@@ -356,7 +358,9 @@ async def _seed_support(
     request_ids, offer_ids = [], []
     for i, raw in enumerate(asks):
         ref = f"workload-request-{i}"
-        found = await crud.find_by_external_ref(session, REQUESTS, DEMO_SOURCE, ref)
+        found = await crud.find_by_external_ref(
+            session, REQUESTS, raw["secretariat"], DEMO_SOURCE, ref
+        )
         if found is None:
             data = WorkloadRequestWrite.model_validate(
                 {**raw, "external_ref": {"source": DEMO_SOURCE, "id": ref}}
@@ -366,7 +370,9 @@ async def _seed_support(
         request_ids.append(found.id)
     for i, raw in enumerate(gives):
         ref = f"capacity-offer-{i}"
-        offer = await crud.find_by_external_ref(session, OFFERS, DEMO_SOURCE, ref)
+        offer = await crud.find_by_external_ref(
+            session, OFFERS, raw["secretariat"], DEMO_SOURCE, ref
+        )
         if offer is None:
             data_o = CapacityOfferWrite.model_validate(
                 {**raw, "external_ref": {"source": DEMO_SOURCE, "id": ref}}
@@ -403,14 +409,37 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> dict[st
     upcoming: list[str] = []
     for i, raw in enumerate(demo_meetings(today)):
         data = MeetingWrite.model_validate(raw)
-        _, made = await meetings.upsert_by_ref(session, admin, DEMO_SOURCE, f"meeting-{i}", data)
+        _, made = await meetings.upsert_by_ref(
+            session, admin, data.secretariat, DEMO_SOURCE, f"meeting-{i}", data
+        )
         created["meetings"] += made
         if raw["start_date"] > today:
             upcoming.append(raw["code"])
     for i, raw in enumerate(demo_activities(upcoming)):
         act = ActivityWrite.model_validate(raw)
-        _, made = await activities.upsert_by_ref(session, admin, DEMO_SOURCE, f"activity-{i}", act)
+        _, made = await activities.upsert_by_ref(
+            session, admin, act.lead_secretariat, DEMO_SOURCE, f"activity-{i}", act
+        )
         created["activities"] += made
     await _seed_support(session, admin, today, created)
+    await _seed_history(session, admin, today)
     created["taxa"] = await taxa_demo.load(session)
     return created
+
+
+async def _seed_history(session: AsyncSession, admin: Principal, today: date) -> None:
+    """Illustrative past meetings with their requests, and year-end closures (see
+    shared/demo_history.py); counted apart from the demo set proper."""
+    past, asks = demo_history.history(today)
+    for raw in past:
+        data = MeetingWrite.model_validate(raw)
+        await meetings.upsert_by_ref(
+            session,
+            admin,
+            data.secretariat,
+            demo_history.HISTORY_SOURCE,
+            raw["code"].replace(" ", "-"),
+            data,
+        )
+    await forecast.add_past_requests(session, demo_history.HISTORY_SOURCE, asks)
+    await calendars.ensure_closures(session, demo_history.year_end_closures(today))

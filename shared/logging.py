@@ -89,6 +89,9 @@ def configure_logging(level: str, process_name: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # The worker logs each job once itself (services/worker/main.py), in fields; arq's own
+    # lines say the same in prose. Its warnings and errors (failed jobs) still come through.
+    logging.getLogger("arq.worker").setLevel(max(root.level, logging.WARNING))
     # Alembic speaks only while it migrates (shared.migrate raises it to INFO then).
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     # Requests are logged once, by the API's own middleware, with their request id.

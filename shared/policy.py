@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.errors import Forbidden
+from shared.errors import Forbidden, Unprocessable
 
 SCOPES = ("read", "write", "approve", "admin")
 
@@ -54,3 +54,33 @@ def require_secretariat(principal: Principal, owners: Iterable[str], what: str) 
 def require_own_secretariat(principal: Principal, secretariat: str, what: str) -> None:
     """The object must belong to the caller's own secretariat."""
     require_secretariat(principal, [secretariat], what)
+
+
+def reference_owner(principal: Principal, named: str | None) -> str:
+    """The secretariat within which a by-reference write resolves its external reference:
+    the key's own, or for an admin key the one it names (`?secretariat=`, required)."""
+    if principal.is_admin and principal.secretariat is None:
+        if named is None:
+            raise Unprocessable(
+                "An admin key belongs to no secretariat: name the one whose external "
+                "reference this is with ?secretariat=CODE.",
+                errors=[
+                    {
+                        "field": "query.secretariat",
+                        "message": "required for an admin key",
+                        "type": "missing",
+                    }
+                ],
+            )
+        return named
+    if principal.secretariat is None:
+        raise Forbidden(
+            "This key belongs to no secretariat, so it owns no external references; "
+            "use a key of the secretariat that writes them."
+        )
+    if named is not None and named != principal.secretariat:
+        raise Forbidden(
+            f"This key belongs to {principal.secretariat}: it resolves references within "
+            f"{principal.secretariat} only, not {named}."
+        )
+    return principal.secretariat

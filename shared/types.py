@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import (
@@ -130,6 +130,15 @@ def _in_range(value: date) -> date:
     if not FIRST_DAY <= value <= LAST_DAY:
         raise ValueError(f"must be a day from {FIRST_DAY} to {LAST_DAY}")
     return value
+
+
+def example_day(weeks_ahead: int, weekday: int = 0) -> str:
+    """A day of a week to come, for the OpenAPI examples: they are made when the document is
+    built, so a documented example is accepted on the day it is served (a window in the past
+    is refused)."""
+    today = date.today()
+    monday = today - timedelta(days=today.weekday()) + timedelta(weeks=weeks_ahead)
+    return (monday + timedelta(days=weekday)).isoformat()
 
 
 Day = Annotated[

@@ -188,7 +188,8 @@ def live_api(
         except httpx.HTTPError:
             return False
 
-    if not wait_for(ready, timeout=30):
+    # Importing the app takes 5 s of CPU; on a loaded machine that is 30 s or more of wall time.
+    if not wait_for(ready, timeout=120):
         stop_process(proc)
         raise RuntimeError(f"API process did not start: {log.read_text()}")
     yield base

@@ -90,6 +90,15 @@ def test_migrate_with_the_database_unreachable_prints_one_line(
     assert "Traceback" in debug.stderr
 
 
+def test_migrate_on_a_database_at_head_says_so_and_alembic_stays_quiet(
+    process_env: dict[str, str],
+) -> None:
+    result = tandem("migrate", env={**process_env, "LOG_LEVEL": "INFO"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "migrations: already at head"
+    assert "alembic" not in result.stderr
+
+
 def test_keys_list_json_is_machine_readable(process_env: dict[str, str]) -> None:
     name = f"cli-json-{uuid.uuid4().hex[:8]}"
     created = tandem("keys", "create", "--name", name, "--scopes", "read", env=process_env)

@@ -57,7 +57,7 @@ def object_response(
     """One object with its ETag; 304 when If-None-Match names the current version."""
     tag = etag(body["version"])
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and request.method in {"GET", "HEAD"}:
+    if if_none_match is not None and request.method in {"GET", "HEAD"}:
         # If-None-Match uses the weak comparison: W/"3" matches version 3 (RFC 9110 13.1.2).
         tags = _entity_tags(if_none_match)
         if tags is None or any(version == body["version"] for _, version in tags):
@@ -68,9 +68,13 @@ def object_response(
 def expected_version(request: Request) -> int | None:
     """The version an If-Match header requires (None when absent or '*')."""
     header = request.headers.get("if-match")
-    if not header:
+    if header is None:
         return None
-    tags = _entity_tags(header)
+    try:
+        tags = _entity_tags(header)
+    except BadRequest as exc:
+        # A value that is no entity tag matches no version either (RFC 9110 13.1.1).
+        raise PreconditionFailed(exc.detail) from exc
     if tags is None:
         return None
     # If-Match uses the strong comparison, in which a weak tag never matches (RFC 9110 13.1.1).

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.auth import MISSING_KEY, UNKNOWN_KEY, KeyCache, SessionMaker, bearer_token
@@ -18,6 +19,7 @@ from services.api.problems import problem_response, unhandled_response
 from services.api.ratelimit import RateLimiter, Refusal
 from shared.batch import MAX_BODY_BYTES as BATCH_MAX_BODY_BYTES
 from shared.logging import request_id_var
+from shared.metrics import add_process_collectors
 
 log = logging.getLogger("tandem.access")
 
@@ -42,6 +44,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        add_process_collectors(self.registry)
         self.requests = Counter(
             "tandem_http_requests",
             "HTTP requests by route template, method and status",
@@ -52,7 +55,8 @@ class Metrics:
             "tandem_http_request_duration_seconds",
             "HTTP request latency by route template and method",
             ["route", "method"],
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            # A 1,000-item batch upsert takes about 10 s: the buckets reach a minute.
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
         self.rate_limited = Counter(
@@ -61,6 +65,28 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+
+
+def route_label(scope: Scope, root_path: str = "") -> str:
+    """The route's full template (`/v1/activities/{activity_id}`), a mount's path for static
+    files, the path of the docs' own routes, or `unmatched` (404s: unbounded paths)."""
+    route = scope.get("route")
+    if route is not None:
+        # An included router's route knows its path below the prefix (`/activities`); the
+        # prefix is what of the request's path lies before the part the route matched.
+        path = scope["path"]
+        for cut in range(len(path)):
+            if path[cut] == "/" and route.path_regex.fullmatch(path[cut:]):
+                return f"{path[:cut]}{route.path}"
+        return str(route.path)
+    # Matched again as the request arrived: a mount rewrites root_path while it handles one.
+    arrived = {"type": "http", "path": scope["path"], "root_path": root_path, "method": "GET"}
+    for candidate in getattr(scope.get("app"), "routes", ()):
+        match, _ = candidate.matches(arrived)
+        template = getattr(candidate, "path", None)
+        if match is Match.FULL and template:
+            return str(template)
+    return "unmatched"
 
 
 class EdgeMiddleware:
@@ -128,6 +154,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        root_path = scope.get("root_path", "")
         request_id = None
         length = None
         has_body = False
@@ -226,12 +253,14 @@ class EdgeMiddleware:
         except Exception as exc:
             if response_started:
                 raise
-            await unhandled_response(exc, _route_template(scope))(scope, receive, send_wrapper)
+            await unhandled_response(exc, route_label(scope, root_path))(
+                scope, receive, send_wrapper
+            )
         finally:
             if counted:
                 self.in_flight -= 1
             elapsed = time.perf_counter() - started
-            template = _route_template(scope)
+            template = route_label(scope, root_path)
             method = scope["method"]
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template, method).observe(elapsed)
@@ -247,8 +276,3 @@ class EdgeMiddleware:
                     },
                 )
             request_id_var.reset(token)
-
-
-def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from services.api.conventions import etag, json_response
 from shared.pagination import MAX_LIMIT
+from shared.types import SecretariatCode
 
 
 class FieldError(BaseModel):
@@ -71,6 +72,15 @@ RefSource = Annotated[
 RefId = Annotated[
     str,
     Path(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$", description="Id in that system"),
+]
+RefOwner = Annotated[
+    SecretariatCode | None,
+    Query(
+        description="The secretariat whose external reference this is: references are "
+        "unique per secretariat, and resolved within the key's own. Required with an admin "
+        "key (which belongs to no secretariat), else 422; a secretariat's key may omit it or "
+        "name its own (another is 403)."
+    ),
 ]
 
 

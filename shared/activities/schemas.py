@@ -53,7 +53,7 @@ EXAMPLE: dict[str, Any] = {
     "status": "ongoing",
     "start_date": "2011-01-01",
     "end_date": "2014-12-31",
-    "meeting_codes": ["CITES SC61", "CMS CoP10"],
+    "meeting_codes": ["CITES SC81"],
     "tags": ["elephants"],
 }
 

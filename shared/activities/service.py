@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import changes, crud, events
 from shared.activities import repository
 from shared.activities.schemas import ActivityWrite
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.meetings import service as meetings
 from shared.models import Activity
 from shared.pagination import decode_cursor, split_page
@@ -56,8 +56,9 @@ def to_api(a: Any) -> dict[str, Any]:
     }
 
 
+# An activity's external reference belongs to its lead secretariat.
 ACTIVITIES: crud.Resource[Activity] = crud.Resource(
-    "activity", "activity", "/v1/activities", Activity, to_api
+    "activity", "activity", "/v1/activities", Activity, to_api, "lead_secretariat_code"
 )
 
 
@@ -103,7 +104,7 @@ async def _check(session: AsyncSession, data: ActivityWrite, own_id: uuid.UUID |
     require_known(data.partner_secretariats, secretariats, "partner_secretariats")
     meetings.require_known_codes(data.meeting_codes, meeting_codes, "meeting_codes")
     ref = data.external_ref.model_dump() if data.external_ref else None
-    await crud.ensure_external_ref_free(session, ACTIVITIES, ref, own_id)
+    await crud.ensure_external_ref_free(session, ACTIVITIES, data.lead_secretariat, ref, own_id)
     return now
 
 
@@ -122,12 +123,25 @@ async def _changed(
     )
 
 
+def _require_may_create(principal: Principal, data: ActivityWrite) -> None:
+    require_secretariat(principal, _owners(data), "create an activity it takes part in")
+    if data.external_ref is not None and not _is_lead(principal, data.lead_secretariat):
+        # The reference would go into the lead's namespace, where the lead's sync job
+        # would find it taken.
+        raise _lead_only(
+            principal,
+            data.lead_secretariat,
+            "give a joint activity its external_ref",
+            ["external_ref"],
+        )
+
+
 async def create(
     session: AsyncSession, principal: Principal, data: ActivityWrite
 ) -> dict[str, Any]:
     """Create a joint activity led by or partnered with the caller's secretariat; returns it
     as the API shows it."""
-    require_secretariat(principal, _owners(data), "create an activity it takes part in")
+    _require_may_create(principal, data)
     now = await _check(session, data, None)
     # Known before the insert (a random UUID, version 1, the transaction's time), so the
     # row and its change-feed entry go in one statement.
@@ -161,6 +175,47 @@ async def _load(session: AsyncSession, activity_id: uuid.UUID) -> Activity:
     return await crud.get_for_update(session, ACTIVITIES, activity_id)
 
 
+def _is_lead(principal: Principal, lead: str) -> bool:
+    return principal.is_admin or principal.secretariat == lead
+
+
+def _lead_only(principal: Principal, lead: str, what: str, fields: list[str]) -> Forbidden:
+    return Forbidden(
+        f"Only the lead secretariat of a joint activity ({lead}) or an admin may {what}; "
+        f"this key belongs to {principal.secretariat or 'no secretariat'}, a partner.",
+        type_slug="lead-secretariat-only",
+        rule="Partners may edit a joint activity, but only its lead secretariat (or an admin) "
+        "may change lead_secretariat, partner_secretariats or external_ref, or delete it.",
+        errors=[
+            {"field": f"body.{f}", "message": "only the lead may change it", "type": "lead_only"}
+            for f in fields
+        ]
+        or None,
+    )
+
+
+def _require_lead_for_membership(
+    principal: Principal, activity: Activity, lead: Any, partners: Any, ref: Any
+) -> None:
+    """Forbidden when a partner's change touches what only the lead may change (the new
+    values as sent, so the rule is heard before any other complaint about them)."""
+    if _is_lead(principal, activity.lead_secretariat_code):
+        return
+    touched = []
+    if lead != activity.lead_secretariat_code:
+        touched.append("lead_secretariat")
+    if not isinstance(partners, list) or set(map(str, partners)) != set(
+        activity.partner_secretariat_codes
+    ):
+        touched.append("partner_secretariats")
+    if ref != crud.external_ref(activity):
+        touched.append("external_ref")
+    if touched:
+        raise _lead_only(
+            principal, activity.lead_secretariat_code, f"change {' or '.join(touched)}", touched
+        )
+
+
 async def _replace(
     session: AsyncSession,
     principal: Principal,
@@ -169,6 +224,10 @@ async def _replace(
     expected_version: int | None,
 ) -> Activity:
     require_secretariat(principal, _owners(activity), "change this activity")
+    ref = data.external_ref.model_dump() if data.external_ref else None
+    _require_lead_for_membership(
+        principal, activity, data.lead_secretariat, data.partner_secretariats, ref
+    )
     require_secretariat(principal, _owners(data), "take part in the changed activity")
     crud.check_version(ACTIVITIES, activity, expected_version)
     await _check(session, data, activity.id)
@@ -187,19 +246,39 @@ async def patch(
     """Apply a JSON merge patch."""
     activity = await _load(session, activity_id)
     require_secretariat(principal, _owners(activity), "change this activity")
-    data = validate_document(ActivityWrite, crud.merge_patch(_writable(activity), patch_doc))
+    document = crud.merge_patch(_writable(activity), patch_doc)
+    _require_lead_for_membership(
+        principal,
+        activity,
+        document.get("lead_secretariat"),
+        document.get("partner_secretariats", []),
+        document.get("external_ref"),
+    )
+    data = validate_document(ActivityWrite, document)
     return await _replace(session, principal, activity, data, expected_version)
 
 
 async def upsert_by_ref(
-    session: AsyncSession, principal: Principal, source: str, ext_id: str, data: ActivityWrite
+    session: AsyncSession,
+    principal: Principal,
+    owner: str,
+    source: str,
+    ext_id: str,
+    data: ActivityWrite,
 ) -> tuple[Activity, bool]:
-    """Create or replace the activity carrying this external reference; True when created."""
+    """Create or replace the activity led by `owner` carrying this external reference; True
+    when created."""
     document = {**data.model_dump(mode="json"), "external_ref": {"source": source, "id": ext_id}}
     data = validate_document(ActivityWrite, document)
-    await crud.lock_external_ref(session, ACTIVITIES, source, ext_id)
-    existing = await crud.find_by_external_ref(session, ACTIVITIES, source, ext_id, lock=True)
+    await crud.lock_external_ref(session, ACTIVITIES, owner, source, ext_id)
+    existing = await crud.find_by_external_ref(
+        session, ACTIVITIES, owner, source, ext_id, lock=True
+    )
     if existing is None:
+        _require_may_create(principal, data)
+        crud.require_reference_owner(
+            principal, ACTIVITIES, owner, data.lead_secretariat, "lead_secretariat"
+        )
         created = await create(session, principal, data)
         # The stored object, as callers of an upsert (batches) work with it.
         return await crud.get_for_update(session, ACTIVITIES, created["id"]), True
@@ -212,6 +291,8 @@ async def delete_activity(
     """Delete an activity; the change feed keeps a tombstone."""
     activity = await _load(session, activity_id)
     require_secretariat(principal, _owners(activity), "delete this activity")
+    if not _is_lead(principal, activity.lead_secretariat_code):
+        raise _lead_only(principal, activity.lead_secretariat_code, "delete it", [])
     crud.check_version(ACTIVITIES, activity, expected)
     await repository.delete_one(session, activity_id)
     await changes.record(

@@ -10,7 +10,7 @@ leaving the previous proposals intact; the caller rolls back and runs again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -118,6 +118,7 @@ async def _check(
     offer_rows: dict[uuid.UUID, CapacityOffer],
     request_rows: dict[uuid.UUID, WorkloadRequest],
     working_weekdays: frozenset[int] | None,
+    days_off: Mapping[str, frozenset[date]] | None = None,
 ) -> None:
     """ProposalsRejected unless every proposal is eligible and the set fits every limit."""
     offer_ids = {o for _, o in wanted}
@@ -142,7 +143,11 @@ async def _check(
         if why is not None:
             raise _reject(pair, why)
         weekdays = working_weekdays if working_weekdays is not None else frozenset(range(7))
-        outside = rules.outside_windows(request, offer, [d for d, _ in p.days], weekdays)
+        closed = set(offer.unavailable_dates or [])
+        if days_off:
+            closed |= days_off.get(request.secretariat_code, frozenset())
+            closed |= days_off.get(offer.secretariat_code, frozenset())
+        outside = rules.outside_windows(request, offer, [d for d, _ in p.days], weekdays, closed)
         if outside:
             raise _reject(pair, f"{outside[0].isoformat()} is outside the common working days")
         for day, hours in p.days:
@@ -250,6 +255,7 @@ async def apply_proposals(
     *,
     actor: str = history.MATCHING_ACTOR,
     working_weekdays: frozenset[int] | None = None,
+    days_off: Mapping[str, frozenset[date]] | None = None,
 ) -> ProposalDiff:
     """Replace every proposed allocation by `proposals`, in the caller's transaction.
 
@@ -259,8 +265,9 @@ async def apply_proposals(
     makes are removed (history `dropped`, change feed `delete`); the others are inserted
     (history `proposed`, event `allocation.proposed`). The figures of every request and
     offer touched follow. Raises ProposalsRejected (nothing written) when the set does not
-    fit the current data, ValueError when a proposal is malformed. `working_weekdays`,
-    when given, is checked too.
+    fit the current data, ValueError when a proposal is malformed. `working_weekdays` and
+    each secretariat's `days_off`, when given, are checked too (and every offer's
+    unavailable dates, always).
     """
     wanted = _shape(proposals)
     why = f"matching run {run_id}" if run_id else "matching"
@@ -270,7 +277,7 @@ async def apply_proposals(
     current = await repo.live(session, statuses=("proposed",), lock=True)
     if any(a.offer_id not in offer_rows or a.request_id not in request_rows for a in current):
         raise ProposalsRejected("The proposals in force changed while writing: run again.")
-    await _check(session, wanted, offer_rows, request_rows, working_weekdays)
+    await _check(session, wanted, offer_rows, request_rows, working_weekdays, days_off)
 
     # Every change, history entry and event below goes in with one statement per kind.
     async with changes.deferred(session):

@@ -3,7 +3,7 @@ rule and travel, the time window, and how a request's status follows its allocat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Protocol
 
@@ -74,11 +74,17 @@ def outside_windows(
     offer: OfferLike,
     days: Iterable[date],
     working_weekdays: frozenset[int] = WORKING_WEEKDAYS,
+    closed: Collection[date] = (),
 ) -> list[date]:
-    """The days that are not working days common to both windows."""
+    """The days that are not usable by the pair: outside either window, not a working
+    weekday, or `closed` (a holiday or closure of either side, an unavailable date)."""
     start = max(request.start_date, offer.start_date)
     end = min(request.end_date, offer.end_date)
-    return sorted(d for d in days if not start <= d <= end or d.weekday() not in working_weekdays)
+    return sorted(
+        d
+        for d in days
+        if not start <= d <= end or d.weekday() not in working_weekdays or d in closed
+    )
 
 
 def request_status(current: str, hours: int, proposed: int, accepted: int) -> str:

@@ -11,7 +11,7 @@ first one's hours.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from shared import changes, crud, events, history
 from shared.allocations import figures, rules
 from shared.allocations import repository as repo
 from shared.allocations.repository import ALLOCATIONS
+from shared.calendars import service as calendars
 from shared.errors import Conflict, NotFound
 from shared.matching.triggers import trigger
 from shared.models import Allocation, CapacityOffer, WorkloadRequest
@@ -94,12 +95,26 @@ async def check_fits(
         why = "the place of the work changed since the proposal"
     if why is not None:
         raise _limit(f"The pair is no longer eligible: {why}.", "eligibility")
-    outside = rules.outside_windows(
-        request, offer, [d.day for d in allocation.days], working_weekdays
-    )
+    days = [d.day for d in allocation.days]
+    closed: set[date] = set(offer.unavailable_dates or [])
+    if days:
+        off = await calendars.days_off(
+            session,
+            {request.secretariat_code, offer.secretariat_code},
+            working_weekdays,
+            min(days),
+            max(days),
+        )
+        for by_day in off.values():
+            closed.update(by_day)
+    outside = rules.outside_windows(request, offer, days, working_weekdays, closed)
     if outside:
-        days = ", ".join(d.isoformat() for d in outside)
-        raise _limit(f"Day(s) {days} are not working days in both windows any more.", "window")
+        listed = ", ".join(d.isoformat() for d in outside)
+        raise _limit(
+            f"Day(s) {listed} are not usable days of the pair any more (outside a window, "
+            "a holiday or closure of either secretariat, or a day the offer is away).",
+            "window",
+        )
     if await repo.is_banned(session, request.id, offer.id):
         raise _limit("This pair was declined before.", "declined")
     used = await repo.accepted_by_offer_day(session, [offer.id])

@@ -15,8 +15,6 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Final
 
-import holidays
-
 WEEKEND: Final = "weekend"
 PUBLIC_HOLIDAY: Final = "public_holiday"
 CLOSURE: Final = "closure"
@@ -41,6 +39,8 @@ class DayOff:
 
 def supported(country: str, subdivision: str | None) -> str | None:
     """None when the holidays library knows the country (and subdivision); else what is wrong."""
+    import holidays
+
     countries = holidays.list_supported_countries()
     if country not in countries:
         return f"no public holidays are known for country {country}"
@@ -55,6 +55,8 @@ def supported(country: str, subdivision: str | None) -> str | None:
 def _holidays_of_year(
     country: str, subdivision: str | None, year: int
 ) -> tuple[tuple[date, str], ...]:
+    import holidays
+
     table = holidays.country_holidays(country, subdiv=subdivision, years=[year])
     return tuple(sorted(table.items()))
 

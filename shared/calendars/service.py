@@ -151,3 +151,14 @@ async def calendar(
         working_days=sum(d.working for d in out),
         days=out,
     )
+
+
+async def ensure_closures(session: AsyncSession, closures: list[tuple[str, date, str]]) -> int:
+    """Record closure days that are not recorded yet (a demo set, an import); matching runs
+    again when any was added. Returns how many were added."""
+    added = 0
+    for code, day, reason in closures:
+        added += await repository.add_closure(session, code, day, reason)
+    if added:
+        await trigger(session, f"closure.added {added} days")
+    return added

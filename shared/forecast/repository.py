@@ -173,3 +173,18 @@ async def accepted_days(
         )
     )
     return [(s, k, tuple(sk), d, int(h)) for s, k, sk, d, h in rows.all()]
+
+
+async def add_past_request(session: AsyncSession, source: str, values: dict[str, object]) -> bool:
+    """Insert a past request linked to a meeting unless one with its external id exists."""
+    ext_id = values["external_id"]
+    found = await session.scalar(
+        select(WorkloadRequest.id).where(
+            WorkloadRequest.external_source == source, WorkloadRequest.external_id == ext_id
+        )
+    )
+    if found is not None:
+        return False
+    session.add(WorkloadRequest(**values, external_source=source))
+    await session.flush()
+    return True

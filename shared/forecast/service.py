@@ -200,3 +200,14 @@ async def _offered(
         for week, hours in weeks.items():
             target[week] += min(hours, max(0, o.total_left))
     return out
+
+
+async def add_past_requests(
+    session: AsyncSession, source: str, rows: list[dict[str, object]]
+) -> int:
+    """Record requests of past meetings as they were (e.g. imported history); rows already
+    there (same source and external id) are left alone. Returns how many were added."""
+    added = 0
+    for values in rows:
+        added += await repository.add_past_request(session, source, values)
+    return added

@@ -1,6 +1,7 @@
 """Matching of workload requests to capacity offers."""
 
 from shared.matching.engine import (
+    DAYS_OFF,
     PRIORITY_WEIGHTS,
     Allocation,
     Candidate,
@@ -8,6 +9,7 @@ from shared.matching.engine import (
     Problem,
     RequestIn,
     Result,
+    blocked_days,
     eligibility,
     eligible_pairs,
     explain,
@@ -15,9 +17,11 @@ from shared.matching.engine import (
     missing_skills,
     normalise_skills,
     solve,
+    usable_days,
 )
 
 __all__ = [
+    "DAYS_OFF",
     "PRIORITY_WEIGHTS",
     "Allocation",
     "Candidate",
@@ -25,6 +29,7 @@ __all__ = [
     "Problem",
     "RequestIn",
     "Result",
+    "blocked_days",
     "eligibility",
     "eligible_pairs",
     "explain",
@@ -32,4 +37,5 @@ __all__ = [
     "missing_skills",
     "normalise_skills",
     "solve",
+    "usable_days",
 ]

@@ -2,7 +2,9 @@
 eligible, the first rule that excludes it, and where an eligible offer's hours went.
 
 Rules are checked in matching.md's order (kind, skills, same secretariat, declined, place,
-common working day); then `offer_withdrawn` and `no_capacity_left` (no hours left in total,
+a common working weekday, then a usable day: `days_off` when the only common working
+weekdays are holidays or closures of either secretariat or days the offer's people are
+away, each named); then `offer_withdrawn` and `no_capacity_left` (no hours left in total,
 or none on any common working day, net of accepted allocations). For an eligible offer
 with no proposed or accepted hours for the request, the hours the offer gives on the
 request's common working days are split by the weight of the requests they go to
@@ -19,6 +21,8 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.allocations import repository as allocations
+from shared.calendars import days as calendar_days
+from shared.calendars import service as calendars
 from shared.config import get_settings
 from shared.errors import NotFound
 from shared.matching import engine, repository
@@ -41,6 +45,7 @@ class Explained:
     travel: bool
     hours_proposed: int
     hours_accepted: int
+    days_off: list[dict[str, object]] = field(default_factory=list)
     hours_to_higher_weight: int | None = None
     hours_to_equal_weight: int | None = None
     hours_to_lower_weight: int | None = None
@@ -56,15 +61,28 @@ class Candidates:
     offers: list[Explained] = field(default_factory=list)
 
 
-def _common_days(
-    r: engine.RequestIn, o: engine.OfferIn, working_days: frozenset[int]
-) -> list[date]:
+def _named_days_off(
+    r: engine.RequestIn,
+    o: engine.OfferIn,
+    working_days: frozenset[int],
+    named: dict[str, dict[date, calendar_days.DayOff]],
+) -> list[dict[str, object]]:
+    """The pair's common working weekdays, each with what closes it."""
     lo, hi = max(r.start, o.start), min(r.end, o.end)
-    return [
-        lo + timedelta(days=i)
-        for i in range((hi - lo).days + 1)
-        if (lo + timedelta(days=i)).weekday() in working_days
-    ]
+    out: list[dict[str, object]] = []
+    for i in range((hi - lo).days + 1):
+        day = lo + timedelta(days=i)
+        if day.weekday() not in working_days:
+            continue
+        for side, code in (("request", r.secretariat), ("offer", o.secretariat)):
+            why = named.get(code, {}).get(day)
+            if why is not None:
+                out.append({"date": day, "side": side, "reason": why.reason, "name": why.name})
+                break
+        else:
+            if day in o.unavailable_dates:
+                out.append({"date": day, "side": "offer", "reason": "unavailable", "name": "away"})
+    return out
 
 
 async def explain(session: AsyncSession, request_id: uuid.UUID) -> Candidates:
@@ -83,12 +101,22 @@ async def explain(session: AsyncSession, request_id: uuid.UUID) -> Candidates:
     banned = frozenset((r, o) for r, o in await allocations.banned_pairs(session) if r == row.id)
     # Every live hour of these offers, day by day, with the weight of the request it serves.
     live = await repository.live_hours_of_offers(session, offer_ids)
+    named = await calendars.days_off(
+        session,
+        {row.secretariat_code, *(o.secretariat_code for o in offer_rows)},
+        working_days,
+        request.start,
+        request.end,
+    )
+    days_off = {code: frozenset(days) for code, days in named.items()}
     out = Candidates(row.id, request.weight, request.remaining)
     for o_row in offer_rows:
         used_by_day = {d: h for (oid, d), h in day_use.items() if oid == o_row.id}
         offer = offer_in(o_row, offer_use.get(o_row.id, 0), used_by_day)
-        reason = engine.eligibility(request, offer, banned, working_days)
-        common = _common_days(request, offer, working_days) if reason is None else []
+        reason = engine.eligibility(request, offer, banned, working_days, days_off)
+        common = (
+            engine.usable_days(request, offer, working_days, days_off) if reason is None else []
+        )
         if reason is None and o_row.status != "active":
             reason = OFFER_WITHDRAWN
         if reason is None and (
@@ -107,6 +135,11 @@ async def explain(session: AsyncSession, request_id: uuid.UUID) -> Candidates:
             travel=engine.is_travel(request, offer) if reason is None else False,
             hours_proposed=sum(x.hours for x in mine if x.status == "proposed"),
             hours_accepted=sum(x.hours for x in mine if x.status == "accepted"),
+            days_off=(
+                _named_days_off(request, offer, working_days, named)
+                if reason == engine.DAYS_OFF
+                else []
+            ),
         )
         if item.eligible and not mine:
             days = set(common)

@@ -37,6 +37,16 @@ Small instances are solved exactly in one go.
 hours on their own days, then each working day's day_left goes to the waiting pairs whose
 window ends first (ties in request id order), earliest days first.
 
+**Calendars.** A pair may only use its *usable* days: in both windows, a working day of
+both secretariats (``Problem.days_off`` holds each one's holidays and closures), not an
+unavailable date of the offer. The engine folds these into the offers' per-day limits: a day
+an offer may not work on counts as used up (see ``_blocked_by_offer``), so the network,
+the pricing and the schedule above need no change. That is exact whenever the requests
+that could use an offer come from one secretariat (always so with two secretariats);
+otherwise a day off of one of them is closed to all of them: never a day that is not
+usable, but sometimes fewer hours than the optimum. Previous proposals on such days are
+not kept (they count as churn).
+
 **Choices where matching.md is silent.** Skill tags and places compare trimmed and
 case-insensitively; an on-site request with no place matches no offer's place (only
 travel). Requests with remaining <= 0 and offers with total_left <= 0 are left out (and not
@@ -75,6 +85,8 @@ SAME_SECRETARIAT: Final = "same_secretariat"
 DECLINED: Final = "declined"
 LOCATION: Final = "location"
 NO_COMMON_WORKING_DAY: Final = "no_common_working_day"
+DAYS_OFF: Final = "days_off"
+"""The windows share working weekdays, but each is a holiday, closure or unavailable day."""
 
 _INT64_MAX: Final = (1 << 63) - 1
 # A Monday: working days are numbered in whole weeks from here.
@@ -118,6 +130,8 @@ class OfferIn:
     """Accepted hours of this offer per day: day_left = hours_per_day - used."""
     location: str | None = None
     travel_ok: bool = False
+    unavailable_dates: frozenset[date] = frozenset()
+    """Days in the window on which the people offered are away (leave, missions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +146,9 @@ class Problem:
     """The previous run's proposals: (request_id, offer_id) -> {day: hours}."""
     working_days: frozenset[int] = WORKING_DAYS
     """``date.weekday()`` values that are working days."""
+    days_off: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    """Per secretariat: working weekdays on which it does not work (public holidays of its
+    duty station, its closures)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,11 +236,47 @@ def has_common_working_day(
     return any((lo + timedelta(days=i)).weekday() in working_days for i in range(min(span, 7)))
 
 
+def blocked_days(
+    request: RequestIn, offer: OfferIn, days_off: Mapping[str, frozenset[date]]
+) -> dict[date, str]:
+    """The days that neither side may work although they are working weekdays: the
+    request's secretariat's days off, the offer's secretariat's, the offer's unavailable
+    dates; each with whose (``request``, ``offer`` or ``unavailable``), in that order."""
+    out: dict[date, str] = {}
+    for d in offer.unavailable_dates:
+        out[d] = "unavailable"
+    for d in days_off.get(offer.secretariat, frozenset()):
+        out[d] = "offer"
+    for d in days_off.get(request.secretariat, frozenset()):
+        out[d] = "request"
+    return out
+
+
+def usable_days(
+    request: RequestIn,
+    offer: OfferIn,
+    working_days: frozenset[int] = WORKING_DAYS,
+    days_off: Mapping[str, frozenset[date]] | None = None,
+) -> list[date]:
+    """The days that may carry hours of the pair: in both windows, a working day of both
+    secretariats, not an unavailable date of the offer (matching.md, Working days)."""
+    lo = max(request.start, offer.start)
+    hi = min(request.end, offer.end)
+    blocked = blocked_days(request, offer, days_off or {})
+    out = []
+    for i in range((hi - lo).days + 1):
+        d = lo + timedelta(days=i)
+        if d.weekday() in working_days and d not in blocked:
+            out.append(d)
+    return out
+
+
 def eligibility(
     request: RequestIn,
     offer: OfferIn,
     banned: frozenset[tuple[Id, Id]] = frozenset(),
     working_days: frozenset[int] = WORKING_DAYS,
+    days_off: Mapping[str, frozenset[date]] | None = None,
 ) -> str | None:
     """The first rule of matching.md that the pair breaks, or None when it is eligible."""
     if request.kind != offer.kind:
@@ -238,6 +291,10 @@ def eligibility(
         return LOCATION
     if not has_common_working_day(request, offer, working_days):
         return NO_COMMON_WORKING_DAY
+    if (days_off or offer.unavailable_dates) and not usable_days(
+        request, offer, working_days, days_off
+    ):
+        return DAYS_OFF
     return None
 
 
@@ -254,7 +311,7 @@ def explain(problem: Problem, request_id: Id) -> list[Candidate]:
     for offer in sorted(problem.offers, key=_key):
         if offer.kind != request.kind:
             continue
-        reason = eligibility(request, offer, problem.banned, problem.working_days)
+        reason = eligibility(request, offer, problem.banned, problem.working_days, problem.days_off)
         out.append(
             Candidate(
                 offer_id=offer.id,
@@ -319,6 +376,37 @@ class _Calendar:
 
 
 # --------------------------------------------------------------------------- the instance
+
+
+def _blocked_by_offer(
+    problem: Problem, requests: Sequence[RequestIn], offers: Sequence[OfferIn]
+) -> list[frozenset[date]]:
+    """Per offer, the working weekdays of its window on which it may carry no hours: its
+    unavailable dates, its secretariat's days off, and the days off of the secretariats
+    whose requests of its kind overlap its window.
+
+    With two secretariats (or whenever an offer's requests come from one secretariat) this
+    is exactly matching.md's usable days. When the requests that could use an offer come
+    from several secretariats with different days off, a day off of one of them is closed
+    to all: never a day that is not usable, sometimes fewer hours than the optimum.
+    """
+    days_off = problem.days_off
+    if not any(days_off.values()) and not any(o.unavailable_dates for o in offers):
+        return [frozenset()] * len(offers)
+    spans: dict[tuple[str, str], tuple[date, date]] = {}
+    for r in requests:
+        key = (r.kind, r.secretariat)
+        lo, hi = spans.get(key, (r.start, r.end))
+        spans[key] = (min(lo, r.start), max(hi, r.end))
+    working = problem.working_days
+    out = []
+    for o in offers:
+        days = set(o.unavailable_dates) | set(days_off.get(o.secretariat, ()))
+        for (kind, sec), (lo, hi) in spans.items():
+            if kind == o.kind and sec != o.secretariat and lo <= o.end and hi >= o.start:
+                days |= days_off.get(sec, frozenset())
+        out.append(frozenset(d for d in days if o.start <= d <= o.end and d.weekday() in working))
+    return out
 
 
 def _key(item: RequestIn | OfferIn) -> str:
@@ -404,10 +492,16 @@ class _Instance:
         # Keys (offer, working day) are offer * day_stride + (day - day_base).
         self.day_stride = int(highs.max()) - self.day_base + 2
 
-        # Accepted usage inside each offer's window, keyed by (offer, day).
-        uo = [i for i, o in enumerate(offs) for _ in o.used_by_day]
-        ud = [d.toordinal() for o in offs for d in o.used_by_day]
-        uh = [h for o in offs for h in o.used_by_day.values()]
+        # Accepted usage inside each offer's window, keyed by (offer, day); a day the offer
+        # may not work on (see _blocked_by_offer) counts as used up.
+        blocked = _blocked_by_offer(problem, reqs, offs)
+        usage: list[Mapping[date, int]] = [
+            {**o.used_by_day, **dict.fromkeys(b, o.hours_per_day)} if b else o.used_by_day
+            for o, b in zip(offs, blocked, strict=True)
+        ]
+        uo = [i for i, used in enumerate(usage) for _ in used]
+        ud = [d.toordinal() for used in usage for d in used]
+        uh = [h for used in usage for h in used.values()]
         used_o = np.array(uo, dtype=np.int64)
         used_d, working = cal.indices(np.array(ud, dtype=np.int64))
         used_h = np.array(uh, dtype=np.int64)
@@ -421,6 +515,21 @@ class _Instance:
         self.used_keys = keys[order]
         self.used_hours = used_h[keep][order]
         self.pairs = self._eligible_pairs(problem.banned) if nr and offs else _Pairs.empty()
+        if any(blocked) and self.pairs.request.size:
+            self.pairs = self._without_blocked_pairs(blocked)
+
+    def _without_blocked_pairs(self, blocked: list[frozenset[date]]) -> _Pairs:
+        """The pairs left with at least one usable day (rule 6 of matching.md)."""
+        bo = np.array([i for i, b in enumerate(blocked) for _ in b], dtype=np.int64)
+        bd, _ = self.calendar.indices(
+            np.array([d.toordinal() for b in blocked for d in b], dtype=np.int64)
+        )
+        keys = np.sort(self.day_key(bo, bd))
+        p = self.pairs
+        off_days = np.searchsorted(keys, self.day_key(p.offer, p.hi), side="right")
+        off_days -= np.searchsorted(keys, self.day_key(p.offer, p.lo))
+        keep = off_days < p.hi - p.lo + 1
+        return _Pairs(p.request[keep], p.offer[keep], p.lo[keep], p.hi[keep], p.travel[keep])
 
     def day_key(self, offer: IntArray, day: IntArray) -> IntArray:
         return offer * self.day_stride + (day - self.day_base)

@@ -162,7 +162,11 @@ async def _attempt(
             await asyncio.sleep(settings.matching_test_delay_seconds)
         written = time.perf_counter()
         diff = await apply_proposals(
-            session, run.id, result.allocations, working_weekdays=settings.working_weekdays
+            session,
+            run.id,
+            result.allocations,
+            working_weekdays=settings.working_weekdays,
+            days_off=problem.days_off,
         )
         now = datetime.now(UTC)
         if triggers:

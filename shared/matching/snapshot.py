@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.allocations import repository as allocations
+from shared.calendars import service as calendars
 from shared.matching import repository
 from shared.matching.engine import PRIORITY_WEIGHTS, OfferIn, Problem, RequestIn, normalise_skills
 from shared.models import CapacityOffer, WorkloadRequest
@@ -46,6 +47,7 @@ def offer_in(o: CapacityOffer, accepted: int, used_by_day: dict[date, int]) -> O
         used_by_day=used_by_day,
         location=o.location,
         travel_ok=o.travel_ok,
+        unavailable_dates=frozenset(o.unavailable_dates or ()),
     )
 
 
@@ -65,10 +67,29 @@ async def load_problem(session: AsyncSession, working_weekdays: frozenset[int]) 
     offers = [offer_in(o, offer_use.get(o.id, 0), used_by_day.get(o.id, {})) for o in offer_rows]
     banned = frozenset(await allocations.banned_pairs(session))
     previous = await allocations.current_proposals(session)
+    days_off = await secretariat_days_off(session, requests, offers, working_weekdays)
     return Problem(
         requests=requests,
         offers=offers,
         banned=banned,
         previous=previous,  # type: ignore[arg-type]
         working_days=working_weekdays,
+        days_off=days_off,
     )
+
+
+async def secretariat_days_off(
+    session: AsyncSession,
+    requests: list[RequestIn],
+    offers: list[OfferIn],
+    working_weekdays: frozenset[int],
+) -> dict[str, frozenset[date]]:
+    """Each secretariat's holidays and closures over the windows of these requests and offers."""
+    windows = [(r.start, r.end) for r in requests] + [(o.start, o.end) for o in offers]
+    if not windows:
+        return {}
+    codes = {r.secretariat for r in requests} | {o.secretariat for o in offers}
+    start = min(a for a, _ in windows)
+    end = max(b for _, b in windows)
+    off = await calendars.days_off(session, codes, working_weekdays, start, end)
+    return {code: frozenset(days) for code, days in off.items()}

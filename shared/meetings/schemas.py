@@ -9,18 +9,27 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from shared.schemas import InputModel, MergePatch, OutputModel
-from shared.types import Day, ExternalRef, Locode, MeetingCode, SecretariatCode, ShortText, Title
+from shared.types import (
+    Day,
+    ExternalRef,
+    Locode,
+    MeetingCode,
+    SecretariatCode,
+    ShortText,
+    Title,
+    example_day,
+)
 
 MeetingStatus = Literal["scheduled", "cancelled"]
 
 EXAMPLE: dict[str, Any] = {
-    "code": "CITES SC61",
-    "title": "Sixty-first meeting of the CITES Standing Committee",
+    "code": "CITES SC81",
+    "title": "Eighty-first meeting of the CITES Standing Committee",
     "secretariat": "CITES",
     "body": "Standing Committee",
     "location": "CH GVA",
-    "start_date": "2011-08-15",
-    "end_date": "2011-08-19",
+    "start_date": example_day(8),
+    "end_date": example_day(8, 4),
 }
 
 
@@ -49,7 +58,7 @@ class MeetingUpdate(MergePatch):
     """A JSON merge patch of a meeting's writable fields."""
 
     document = MeetingWrite
-    model_config = {"json_schema_extra": {"examples": [{"title": "SC61 (resumed)"}]}}
+    model_config = {"json_schema_extra": {"examples": [{"title": "SC81 (resumed)"}]}}
 
     code: MeetingCode | None = None
     title: Title | None = None

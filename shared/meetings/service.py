@@ -67,7 +67,7 @@ async def _check(session: AsyncSession, data: MeetingWrite, own_id: uuid.UUID | 
             existing_id=str(clash),
         )
     ref = data.external_ref.model_dump() if data.external_ref else None
-    await crud.ensure_external_ref_free(session, MEETINGS, ref, own_id)
+    await crud.ensure_external_ref_free(session, MEETINGS, data.secretariat, ref, own_id)
 
 
 async def create(session: AsyncSession, principal: Principal, data: MeetingWrite) -> Meeting:
@@ -114,14 +114,22 @@ async def patch(
 
 
 async def upsert_by_ref(
-    session: AsyncSession, principal: Principal, source: str, ext_id: str, data: MeetingWrite
+    session: AsyncSession,
+    principal: Principal,
+    owner: str,
+    source: str,
+    ext_id: str,
+    data: MeetingWrite,
 ) -> tuple[Meeting, bool]:
-    """Create or replace the meeting carrying this external reference; True when created."""
+    """Create or replace the meeting of `owner` carrying this external reference; True when
+    created."""
     document = {**data.model_dump(mode="json"), "external_ref": {"source": source, "id": ext_id}}
     data = validate_document(MeetingWrite, document)
-    await crud.lock_external_ref(session, MEETINGS, source, ext_id)
-    existing = await crud.find_by_external_ref(session, MEETINGS, source, ext_id, lock=True)
+    await crud.lock_external_ref(session, MEETINGS, owner, source, ext_id)
+    existing = await crud.find_by_external_ref(session, MEETINGS, owner, source, ext_id, lock=True)
     if existing is None:
+        require_own_secretariat(principal, data.secretariat, "create a meeting it holds")
+        crud.require_reference_owner(principal, MEETINGS, owner, data.secretariat, "secretariat")
         return await create(session, principal, data), True
     return await _replace(session, principal, existing, data, None), False
 

@@ -41,8 +41,10 @@ class Activity(ResourceColumns, ExternalRefColumns, Base):
             "NOT (lead_secretariat_code = ANY(partner_secretariat_codes))",
             name="lead_not_partner",
         ),
+        # One secretariat's references: another may use the same source and id.
         Index(
             "uq_activity_external_ref",
+            "lead_secretariat_code",
             "external_source",
             "external_id",
             unique=True,

@@ -48,8 +48,10 @@ class CapacityOffer(ResourceColumns, ExternalRefColumns, Base):
         CheckConstraint("hours_accepted >= 0", name="hours_accepted_positive"),
         # The last line of defence of the offer's total limit of matching.md.
         CheckConstraint("hours_accepted <= total_hours", name="accepted_within_total"),
+        # One secretariat's references: another may use the same source and id.
         Index(
             "uq_capacity_offer_external_ref",
+            "secretariat_code",
             "external_source",
             "external_id",
             unique=True,

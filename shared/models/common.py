@@ -25,7 +25,8 @@ class ResourceColumns:
 
 
 class ExternalRefColumns:
-    """A reference to the same object in another system (unique per resource type)."""
+    """A reference to the same object in another system (unique per resource type and owning
+    secretariat: the object's own, or for an activity its lead)."""
 
     external_source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(200))

@@ -17,8 +17,10 @@ class Meeting(ResourceColumns, ExternalRefColumns, Base):
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
         CheckConstraint("status IN ('scheduled', 'cancelled')", name="status_known"),
         CheckConstraint("location ~ '^[A-Z]{2} [A-Z2-9]{3}$'", name="location_locode"),
+        # One secretariat's references: another may use the same source and id.
         Index(
             "uq_meeting_external_ref",
+            "secretariat_code",
             "external_source",
             "external_id",
             unique=True,

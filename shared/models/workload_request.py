@@ -53,8 +53,10 @@ class WorkloadRequest(ResourceColumns, ExternalRefColumns, Base):
         CheckConstraint("hours_accepted >= 0", name="hours_accepted_positive"),
         # The last line of defence of the request limit of matching.md.
         CheckConstraint("hours_accepted <= hours", name="accepted_within_hours"),
+        # One secretariat's references: another may use the same source and id.
         Index(
             "uq_workload_request_external_ref",
+            "secretariat_code",
             "external_source",
             "external_id",
             unique=True,

@@ -18,7 +18,16 @@ from pydantic import (
 from shared.models.capacity_offer import MAX_HOURS_PER_DAY, MAX_OFFER_TOTAL_HOURS
 from shared.requests.schemas import Kind, check_window
 from shared.schemas import InputModel, MergePatch, OutputModel
-from shared.types import Day, ExternalRef, Locode, LongText, SecretariatCode, Skills, Title
+from shared.types import (
+    Day,
+    ExternalRef,
+    Locode,
+    LongText,
+    SecretariatCode,
+    Skills,
+    Title,
+    example_day,
+)
 
 MAX_UNAVAILABLE_DATES = 366
 
@@ -41,8 +50,8 @@ EXAMPLE: dict[str, Any] = {
     "title": "AV technician for streamed sessions",
     "description": "One technician experienced with hybrid meetings.",
     "skills": ["av-streaming", "network"],
-    "start_date": "2026-02-02",
-    "end_date": "2026-02-13",
+    "start_date": example_day(8),
+    "end_date": example_day(9, 4),
     "hours_per_day": 6,
     "total_hours": 40,
     "location": "DE BON",

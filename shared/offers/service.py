@@ -59,7 +59,7 @@ def _columns(data: CapacityOfferWrite) -> dict[str, Any]:
 async def _check(session: AsyncSession, data: CapacityOfferWrite, own_id: uuid.UUID | None) -> None:
     await ensure_exist(session, [data.secretariat], "secretariat")
     ref = data.external_ref.model_dump() if data.external_ref else None
-    await crud.ensure_external_ref_free(session, OFFERS, ref, own_id)
+    await crud.ensure_external_ref_free(session, OFFERS, data.secretariat, ref, own_id)
 
 
 async def create(
@@ -174,16 +174,20 @@ async def patch(
 async def upsert_by_ref(
     session: AsyncSession,
     principal: Principal,
+    owner: str,
     source: str,
     ext_id: str,
     data: CapacityOfferWrite,
 ) -> tuple[CapacityOffer, bool]:
-    """Create or replace the offer carrying this external reference; True when created."""
+    """Create or replace the offer of `owner` carrying this external reference; True when
+    created."""
     document = {**data.model_dump(mode="json"), "external_ref": {"source": source, "id": ext_id}}
     data = validate_document(CapacityOfferWrite, document)
-    await crud.lock_external_ref(session, OFFERS, source, ext_id)
-    existing = await crud.find_by_external_ref(session, OFFERS, source, ext_id)
+    await crud.lock_external_ref(session, OFFERS, owner, source, ext_id)
+    existing = await crud.find_by_external_ref(session, OFFERS, owner, source, ext_id)
     if existing is None:
+        require_own_secretariat(principal, data.secretariat, "offer capacity for it")
+        crud.require_reference_owner(principal, OFFERS, owner, data.secretariat, "secretariat")
         return await create(session, principal, data), True
     offer = await repo.lock_one(session, existing.id)
     return await _replace(session, principal, offer, data, None), False

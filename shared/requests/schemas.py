@@ -20,6 +20,7 @@ from shared.types import (
     SecretariatCode,
     Skills,
     Title,
+    example_day,
 )
 
 Kind = Literal["ict", "staff"]
@@ -32,13 +33,13 @@ EXAMPLE: dict[str, Any] = {
     "title": "Registration and documents desk for the Standing Committee",
     "description": "Two people to register participants and distribute in-session documents.",
     "skills": ["registration", "documents"],
-    "start_date": "2026-02-02",
-    "end_date": "2026-02-06",
+    "start_date": example_day(8),
+    "end_date": example_day(8, 4),
     "hours": 60,
     "priority": "high",
     "on_site": True,
     "location": "CH GVA",
-    "meeting_code": "CITES SC79",
+    "meeting_code": "CITES SC81",
 }
 
 

@@ -93,7 +93,7 @@ async def _check(
             ],
         )
     ref = data.external_ref.model_dump() if data.external_ref else None
-    await crud.ensure_external_ref_free(session, REQUESTS, ref, own_id)
+    await crud.ensure_external_ref_free(session, REQUESTS, data.secretariat, ref, own_id)
 
 
 async def create(
@@ -194,16 +194,20 @@ async def patch(
 async def upsert_by_ref(
     session: AsyncSession,
     principal: Principal,
+    owner: str,
     source: str,
     ext_id: str,
     data: WorkloadRequestWrite,
 ) -> tuple[WorkloadRequest, bool]:
-    """Create or replace the request carrying this external reference; True when created."""
+    """Create or replace the request of `owner` carrying this external reference; True when
+    created."""
     document = {**data.model_dump(mode="json"), "external_ref": {"source": source, "id": ext_id}}
     data = validate_document(WorkloadRequestWrite, document)
-    await crud.lock_external_ref(session, REQUESTS, source, ext_id)
-    existing = await crud.find_by_external_ref(session, REQUESTS, source, ext_id)
+    await crud.lock_external_ref(session, REQUESTS, owner, source, ext_id)
+    existing = await crud.find_by_external_ref(session, REQUESTS, owner, source, ext_id)
     if existing is None:
+        require_own_secretariat(principal, data.secretariat, "ask for support for it")
+        crud.require_reference_owner(principal, REQUESTS, owner, data.secretariat, "secretariat")
         return await create(session, principal, data), True
     request = await repo.lock_one(session, existing.id)
     return await _replace(session, principal, request, data, None), False

@@ -92,10 +92,10 @@ async def test_create_read_delete(client: httpx.AsyncClient, keys: Keys) -> None
     # A read adds what each species name resolves to in the conventions' taxonomies.
     assert [r["name"] for r in read.pop("species_resolved")] == body["species"]
     assert read == body
-    deleted = await client.delete(url, headers=keys.cites)
+    deleted = await client.delete(url, headers=keys.cms)
     assert deleted.status_code == 204
     assert (await client.get(url, headers=keys.cites_read)).status_code == 404
-    assert (await client.delete(url, headers=keys.cites)).status_code == 404
+    assert (await client.delete(url, headers=keys.cms)).status_code == 404
 
 
 async def test_activity_rules(client: httpx.AsyncClient, keys: Keys) -> None:

@@ -20,7 +20,7 @@ def test_real_uvicorn_process_serves_readyz(process_env: dict[str, str], tmp_pat
             except httpx.HTTPError:
                 return False
 
-        assert wait_for(ready, timeout=30), (tmp_path / "api.log").read_text()
+        assert wait_for(ready, timeout=120), (tmp_path / "api.log").read_text()
         response = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "abc"})
         assert response.headers["x-request-id"] == "abc"
     finally:

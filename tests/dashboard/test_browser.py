@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, ConsoleMessage, Page
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -323,6 +324,10 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
             .map(n => n.id)"""
     )
     assert untitled == []
+
+    # axe-core finds no WCAG 2.1 AA violation on the full board.
+    axe = await Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
+    assert axe.violations_count == 0, axe.generate_report()
 
     await page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     if SCREENSHOT_COPY:

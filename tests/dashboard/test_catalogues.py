@@ -12,7 +12,8 @@ import pytest
 from services.api.dashboard import i18n
 from services.api.routers.dashboard import HERE, PANELS, STATIC
 
-_JS_MESSAGE = re.compile(r'\bt\(\s*"((?:[^"\\]|\\.)*)"')
+# t("...") translates a message where it is shown; N_("...") marks one kept in a table.
+_JS_MESSAGE = re.compile(r'\b(?:t|N_)\(\s*"((?:[^"\\]|\\.)*)"')
 _TEMPLATE_MESSAGE = re.compile(r'\b_\(\s*"((?:[^"\\]|\\.)*)"\s*[,)]')
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

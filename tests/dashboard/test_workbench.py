@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +133,77 @@ def ict_request(title: str, **overrides: Any) -> dict[str, Any]:
     return {**body, **overrides}
 
 
-async def shot(page: Page, name: str, lang: str) -> None:
-    if SCREENSHOTS and lang == "en":
-        path = ROOT / SCREENSHOTS / name
-        await page.screenshot(path=str(path), full_page=False)
+def cms_meeting() -> dict[str, Any]:
+    days = week()
+    return {
+        "code": "CMS StC99",
+        "title": "Ninety-ninth meeting of the CMS Standing Committee",
+        "secretariat": "CMS",
+        "body": "Standing Committee",
+        "location": "DE BON",
+        "start_date": days[0].isoformat(),
+        "end_date": days[4].isoformat(),
+    }
+
+
+async def ask_through_the_form(
+    page: Page,
+    story: Story,
+    _: Callable[..., str],
+    title: str,
+    start: date,
+    end: date,
+    *,
+    double_click: bool = False,
+    bad_hours: bool = False,
+) -> dict[str, Any]:
+    """CMS fills in the request form; returns the request the API then holds."""
+    await page.get_by_role("button", name=_("Ask for support…")).click()
+    form = page.locator("#ask-form")
+    await expect(form.get_by_label(_("Title"), exact=True)).to_be_focused()
+    await form.get_by_label(_("Title"), exact=True).fill(title)
+    await form.get_by_label(_("Kind of support"), exact=True).select_option("ict")
+    await form.get_by_role("button", name=_("Add the skill {skill}", skill="networking")).click()
+    await form.get_by_label(_("From"), exact=True).fill(start.isoformat())
+    await form.get_by_label(_("To"), exact=True).fill(end.isoformat())
+    hours = form.get_by_label(_("Hours needed"), exact=True)
+    await form.get_by_label(_("Priority"), exact=True).select_option("high")
+    await form.get_by_label(_("Meeting"), exact=True).select_option("CMS StC99")
+    send = form.get_by_role("button", name=_("Send the request"))
+    if bad_hours:
+        # The browser lets it through; the API refuses it, and says so beside the field.
+        await hours.fill("20000")
+        await send.click()
+        error = form.locator('[data-field="hours"] .field-error')
+        await expect(error).to_contain_text("10000")
+        await expect(hours).to_have_attribute("aria-invalid", "true")
+        await expect(hours).to_be_focused()
+        await no_axe_violations(page, "the request form with a field error")
+        await shot(page, "workbench-form.png")
+    await hours.fill("6")
+    if double_click:
+        await send.dblclick()
+    else:
+        await send.click()
+    await expect(page.locator("#mine-status")).to_contain_text(title)
+    (created,) = [
+        r
+        for r in story.call("cms", "GET", "/v1/workload-requests", params={"limit": 200})["items"]
+        if r["title"] == title
+    ]
+    assert (created["kind"], created["skills"], created["meeting_code"]) == (
+        "ict",
+        ["networking"],
+        "CMS StC99",
+    )
+    assert (created["hours"], created["priority"]) == (6, "high")
+    return created
+
+
+async def shot(page: Page, name: str) -> None:
+    """Keep a screenshot of the English page for the README."""
+    if SCREENSHOTS and await page.evaluate("document.documentElement.lang") == "en":
+        await page.screenshot(path=str(ROOT / SCREENSHOTS / name), full_page=False)
 
 
 @pytest.mark.parametrize("lang", ["en", "fr", "es"])
@@ -145,24 +213,32 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     _: Callable[..., str] = i18n.translator(lang)
     story.call("cites", "POST", "/v1/capacity-offers", json=ict_offer())
 
+    story.call("cms", "POST", "/v1/meetings", json=cms_meeting())
     cites_context = await browser.new_context(viewport={"width": 1366, "height": 1000})
     cites = await open_workbench(cites_context, story.base, story.raw("cites"), lang)
+    cms_context = await browser.new_context(viewport={"width": 1366, "height": 1000})
+    cms = await open_workbench(cms_context, story.base, story.raw("cms"), lang)
+    await expect(cms.locator("#my-requests")).to_contain_text(_("You have no open request."))
     decisions = cites.locator("#my-decisions")
     await expect(decisions.get_by_text(_("Nothing is waiting for your decision."))).to_be_visible()
     await no_axe_violations(cites, "an empty workbench")
 
-    # CMS asks twice; the worker proposes CITES's offer for both, and the CITES page shows
-    # the proposals without a reload.
-    first = story.call("cms", "POST", "/v1/workload-requests", json=ict_request("Webcast set-up"))
-    second = story.call(
+    # CMS asks twice through the form; the worker proposes CITES's offer for both, and the
+    # CITES page shows the proposals without a reload.
+    first = await ask_through_the_form(
+        cms, story, _, "Webcast set-up", week()[0], week()[1], double_click=True
+    )
+    second = await ask_through_the_form(
+        cms, story, _, "Interpretation booth network", week()[2], week()[3], bad_hours=True
+    )
+    titles = [r["title"] for r in story.call("cms", "GET", "/v1/workload-requests")["items"]]
+    assert sorted(titles) == ["Interpretation booth network", "Webcast set-up"]
+    # A third request needs a skill nobody offers: it waits, and CMS sees why.
+    lonely = story.call(
         "cms",
         "POST",
         "/v1/workload-requests",
-        json=ict_request(
-            "Interpretation booth network",
-            start_date=week()[2].isoformat(),
-            end_date=week()[3].isoformat(),
-        ),
+        json=ict_request("Satellite uplink", skills=["satellite-uplink"]),
     )
     await story.wait_for_run()
     cards = decisions.locator("li.proposal")
@@ -175,7 +251,7 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     assert await first_card.locator("ol.days li time").count() >= 1
     await expect(first_card).to_contain_text(_("remote"))
     await no_axe_violations(cites, "proposals waiting for a decision")
-    await shot(cites, "workbench-decisions.png", lang)
+    await shot(cites, "workbench-decisions.png")
 
     # Accept the first with the keyboard alone.
     await first_card.get_by_role("button", name=_("Accept"), exact=True).focus()
@@ -204,7 +280,47 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     assert decided[first["id"]]["status"] == "accepted"
     assert decided[second["id"]]["status"] == "declined"
     assert decided[second["id"]]["reason"] == "Our engineer is at the Standing Committee that week."
+
+    # The asking side sees both decisions without reloading, and why the third waits.
+    mine = cms.locator("#my-requests")
+    accepted = mine.locator(f'[data-request="{first["id"]}"] [data-status="accepted"]')
+    declined = mine.locator(f'[data-request="{second["id"]}"] [data-status="declined"]')
+    await expect(accepted).to_have_count(1, timeout=SHOWS_WITHIN_MS)
+    await expect(declined).to_contain_text("Standing Committee", timeout=SHOWS_WITHIN_MS)
+    why = mine.locator(f'[data-request="{lonely["id"]}"] details.candidates-box')
+    await why.locator("summary").click()
+    await expect(why.locator('[data-reason="skills"]')).to_contain_text("satellite-uplink")
+    await no_axe_violations(cms, "my requests with the candidates explanation")
+    await why.scroll_into_view_if_needed()
+    await shot(cms, "workbench-candidates.png")
+
+    # Each request has its own panel at a stable address, with its allocations and history.
+    await mine.locator(f'[data-request="{first["id"]}"] h4 a').click()
+    assert cms.url.endswith(f"#/requests/{first['id']}")
+    detail = cms.locator("#detail")
+    await expect(detail).to_be_focused()
+    await expect(detail.locator("#detail-title")).to_contain_text("Webcast set-up")
+    await expect(detail.locator("ol.history")).to_contain_text("cms-coordinator")
+    await no_axe_violations(cms, "a request's own panel")
+    await detail.locator("ul.plain a").first.click()
+    await expect(detail.locator("#detail-title")).to_contain_text(_("Allocation"))
+    await expect(detail.locator("ol.history")).to_contain_text(
+        f"cites-coordinator · {_('accepted')}"
+    )
+    await expect(cms.locator("#matching-run")).to_have_attribute("data-status", "succeeded")
+    await detail.get_by_role("button", name=_("Close")).click()
+    await expect(detail).to_be_hidden()
+
+    # Cancelling a request asks first.
+    item = mine.locator(f'[data-request="{lonely["id"]}"]')
+    await item.get_by_role("button", name=_("Cancel the request…")).click()
+    await expect(item.get_by_role("button", name=_("Yes, cancel it"))).to_be_focused()
+    await cms.keyboard.press("Enter")
+    await expect(mine.locator(f'[data-request="{lonely["id"]}"]')).to_have_count(0)
+    cancelled = story.call("cms", "GET", f"/v1/workload-requests/{lonely['id']}")
+    assert cancelled["status"] == "cancelled"
     await cites_context.close()
+    await cms_context.close()
 
 
 async def test_a_proposal_decided_elsewhere_is_refused_with_the_apis_sentence(

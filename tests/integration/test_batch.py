@@ -76,15 +76,17 @@ async def test_same_batch_twice_is_unchanged_and_records_no_changes(
 async def test_a_failing_item_fails_alone_with_its_problem(
     client: httpx.AsyncClient, keys: Keys, engine: AsyncEngine
 ) -> None:
+    led = {"lead_secretariat": "CITES", "partner_secretariats": ["CMS"]}
     items: list[Any] = [
-        _activity(0),
-        _activity(1, theme="whales"),  # invalid field
-        activity_body(title="No reference"),  # no external_ref
+        _activity(0, **led),
+        _activity(1, theme="whales", **led),  # invalid field
+        activity_body(title="No reference", **led),  # no external_ref
         {"not": "an activity"},  # an object, but no activity (a non-object fails the batch)
         _activity(4, partner_secretariats=[]),  # CMS only: the CITES key may not write it
-        _activity(5, meeting_codes=["CMS CoP99"]),  # refers to a meeting that does not exist
-        _activity(0, title="Same reference again"),  # duplicate in the batch
-        _activity(7),
+        _activity(5, meeting_codes=["CMS CoP99"], **led),  # a meeting that does not exist
+        _activity(0, title="Same reference again", **led),  # duplicate in the batch
+        _activity(7, **led),
+        _activity(8),  # led by CMS: its reference is CMS's, not the partner's to set
     ]
     items[4]["lead_secretariat"] = "CMS"
     response = await client.post(
@@ -101,6 +103,7 @@ async def test_a_failing_item_fails_alone_with_its_problem(
         "error",
         "error",
         "created",
+        "error",
     ]
     problems = {r["index"]: r["problem"] for r in results if r["result"] == "error"}
     assert problems[1]["status"] == 422
@@ -110,11 +113,12 @@ async def test_a_failing_item_fails_alone_with_its_problem(
     assert problems[4]["status"] == 403 and "CMS" in problems[4]["detail"]
     assert problems[5]["status"] == 422 and "CMS CoP99" in problems[5]["detail"]
     assert problems[6]["status"] == 422 and problems[6]["type"].endswith("duplicate-external-ref")
+    assert problems[8]["status"] == 403 and problems[8]["type"].endswith("lead-secretariat-only")
     for problem in problems.values():
         assert problem["type"].startswith("https://") and problem["title"] and problem["detail"]
     assert results[2]["external_ref"] is None
     assert results[4]["external_ref"] == {"source": "cms-website", "id": "act-0004"}
-    assert response.json()["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "error": 6}
+    assert response.json()["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "error": 7}
     # Nothing partial was written for the failed items: two objects, two changes, two events.
     assert await _count(engine, "SELECT count(*) FROM activity") == 2
     assert await _count(engine, "SELECT count(*) FROM change") == 2

@@ -56,7 +56,7 @@ async def test_sync_script_copies_activities_then_only_what_changed(
             except httpx.HTTPError:
                 return False
 
-        assert wait_for(ready, timeout=30), (tmp_path / "api.log").read_text()
+        assert wait_for(ready, timeout=120), (tmp_path / "api.log").read_text()
         await create(client, "/v1/meetings", meeting_body(), keys.cites)  # not an activity
         made = [
             await create(client, "/v1/activities", activity_body(title=f"Activity {n}"), keys.cms)

@@ -16,16 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.matching import (
+    DAYS_OFF,
     Allocation,
     OfferIn,
     Problem,
     RequestIn,
     Result,
+    blocked_days,
     eligibility,
     eligible_pairs,
     explain,
     is_travel,
     solve,
+    usable_days,
 )
 
 MON = date(2026, 3, 2)  # a Monday
@@ -260,7 +263,16 @@ def test_figures_describe_the_graph() -> None:
 # --------------------------------------------------------------------------- the reference
 
 
-def _random_problem(rng: random.Random, n_req: int, n_off: int, horizon: int = 20) -> Problem:
+def _random_problem(
+    rng: random.Random,
+    n_req: int,
+    n_off: int,
+    horizon: int = 20,
+    secretariats: str = "XYZ",
+    calendars: bool = False,
+) -> Problem:
+    """A random instance; with `calendars`, each secretariat has holidays and closures and
+    some offers have unavailable dates."""
     skills = ["web", "gis", "av"]
     places = ["GVA", "BON", None]
     reqs = []
@@ -269,7 +281,7 @@ def _random_problem(rng: random.Random, n_req: int, n_off: int, horizon: int = 2
         reqs.append(
             RequestIn(
                 id=f"r{i}",
-                secretariat=rng.choice("XYZ"),
+                secretariat=rng.choice(secretariats),
                 kind=rng.choice(["ict", "staff"]),
                 skills=frozenset(rng.sample(skills, rng.randrange(3))),
                 start=s,
@@ -290,7 +302,7 @@ def _random_problem(rng: random.Random, n_req: int, n_off: int, horizon: int = 2
         offs.append(
             OfferIn(
                 id=f"o{i}",
-                secretariat=rng.choice("XYZ"),
+                secretariat=rng.choice(secretariats),
                 kind=rng.choice(["ict", "staff"]),
                 skills=frozenset(rng.sample(skills, rng.randrange(4))),
                 start=s,
@@ -300,8 +312,18 @@ def _random_problem(rng: random.Random, n_req: int, n_off: int, horizon: int = 2
                 used_by_day=used,
                 location=rng.choice(places),
                 travel_ok=rng.random() < 0.5,
+                unavailable_dates=frozenset(
+                    s + timedelta(rng.randrange(16)) for _ in range(rng.randrange(4) * calendars)
+                ),
             )
         )
+    days_off = {
+        sec: frozenset(
+            MON + timedelta(rng.randrange(horizon + 16)) for _ in range(rng.randrange(6))
+        )
+        for sec in secretariats
+        if calendars
+    }
     banned = frozenset(
         (f"r{rng.randrange(n_req)}", f"o{rng.randrange(n_off)}") for _ in range(rng.randrange(4))
     )
@@ -312,6 +334,11 @@ def _random_problem(rng: random.Random, n_req: int, n_off: int, horizon: int = 2
             [replace(r, remaining=r.remaining + rng.randrange(-5, 6)) for r in reqs],
             [o for o in offs if rng.random() < 0.8],
         )
+        if calendars and rng.random() < 0.5:
+            # The previous run did not know of today's holidays yet.
+            before = replace(
+                before, offers=[replace(o, unavailable_dates=frozenset()) for o in before.offers]
+            )
         for a in solve(before).allocations:
             previous[(str(a.request_id), str(a.offer_id))] = dict(a.days)
     for _ in range(rng.randrange(4)):
@@ -319,7 +346,12 @@ def _random_problem(rng: random.Random, n_req: int, n_off: int, horizon: int = 2
         day = MON + timedelta(rng.randrange(horizon + 10))
         previous.setdefault(key, {})[day] = rng.randrange(1, 6)
     return Problem(
-        reqs, offs, banned, previous, frozenset(rng.sample(range(7), rng.randrange(3, 7)))
+        reqs,
+        offs,
+        banned,
+        previous,
+        frozenset(rng.sample(range(7), rng.randrange(3, 7))),
+        days_off,
     )
 
 
@@ -332,13 +364,17 @@ def _reference(problem: Problem) -> tuple[int, int, int]:
     day_left: dict[tuple[int, date], int] = {}
     for i, r in enumerate(reqs):
         for j, o in enumerate(offs):
-            if eligibility(r, o, problem.banned, problem.working_days) is not None:
+            if (
+                eligibility(r, o, problem.banned, problem.working_days, problem.days_off)
+                is not None
+            ):
                 continue
             prev = problem.previous.get((r.id, o.id), {})
+            off = blocked_days(r, o, problem.days_off)
             day = max(r.start, o.start)
             while day <= min(r.end, o.end):
                 left = o.hours_per_day - o.used_by_day.get(day, 0)
-                if day.weekday() in problem.working_days and left > 0:
+                if day.weekday() in problem.working_days and day not in off and left > 0:
                     day_left[(j, day)] = left
                     columns.append((i, j, day, is_travel(r, o), max(prev.get(day, 0), 0)))
                 day += timedelta(1)
@@ -404,8 +440,9 @@ def _check_limits(problem: Problem, result: Result) -> None:
     weight = travel = hours = kept = 0
     for a in result.allocations:
         r, o = reqs[a.request_id], offs[a.offer_id]
-        assert eligibility(r, o, problem.banned, problem.working_days) is None
+        assert eligibility(r, o, problem.banned, problem.working_days, problem.days_off) is None
         assert r.remaining > 0
+        usable = set(usable_days(r, o, problem.working_days, problem.days_off))
         assert a.travel == is_travel(r, o)
         assert a.days == tuple(sorted(a.days))
         assert len({d for d, _ in a.days}) == len(a.days)
@@ -415,6 +452,7 @@ def _check_limits(problem: Problem, result: Result) -> None:
             assert h > 0
             assert day.weekday() in problem.working_days
             assert max(r.start, o.start) <= day <= min(r.end, o.end)
+            assert day in usable, "no hours on a holiday, closure or unavailable day"
             per_offer_day[(o.id, day)] += h
             kept += min(h, problem.previous.get((r.id, o.id), {}).get(day, 0))
         per_request[r.id] += a.hours
@@ -515,3 +553,52 @@ def test_huge_hours_are_solved_in_exact_stages() -> None:
     assert result.travel_hours == 0
     assert result.kept_hours == big // 2 + 7
     assert [(a.request_id, a.offer_id) for a in result.allocations] == [("a", "o1"), ("b", "o2")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_req=st.integers(1, 12),
+    n_off=st.integers(1, 8),
+)
+def test_holidays_closures_and_days_away_keep_the_optimum_between_two_secretariats(
+    seed: int, n_req: int, n_off: int
+) -> None:
+    problem = _random_problem(random.Random(seed), n_req, n_off, secretariats="XY", calendars=True)
+    expected = _reference(problem)
+    for mode in MODES:
+        result = solve(problem, **mode)  # type: ignore[arg-type]
+        _check_limits(problem, result)
+        assert (result.weight_served, result.travel_hours, result.kept_hours) == expected, mode
+    got = [(str(r), str(o), t) for r, o, t in eligible_pairs(problem)]
+    assert got == sorted(
+        (str(r.id), str(o.id), is_travel(r, o))
+        for r in problem.requests
+        for o in problem.offers
+        if r.remaining > 0
+        and o.total_left > 0
+        and eligibility(r, o, problem.banned, problem.working_days, problem.days_off) is None
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), n_req=st.integers(1, 12), n_off=st.integers(1, 8))
+def test_days_off_of_three_secretariats_are_never_worked(seed: int, n_req: int, n_off: int) -> None:
+    problem = _random_problem(random.Random(seed), n_req, n_off, calendars=True)
+    best_weight = _reference(problem)[0]
+    for mode in MODES:
+        result = solve(problem, **mode)  # type: ignore[arg-type]
+        _check_limits(problem, result)
+        assert result.weight_served <= best_weight
+
+
+def test_a_pair_kept_apart_only_by_days_off_says_so() -> None:
+    req = request(start=MON, end=MON + timedelta(1))
+    off = offer(start=MON, end=MON + timedelta(4), unavailable_dates=frozenset({MON}))
+    days_off = {"CITES": frozenset({MON + timedelta(1)})}
+    assert eligibility(req, off, days_off=days_off) == DAYS_OFF
+    assert eligibility(req, off) is None
+    assert blocked_days(req, off, days_off) == {MON: "unavailable", MON + timedelta(1): "request"}
+    problem = Problem([req], [off], days_off=days_off)
+    assert solve(problem).allocations == []
+    assert explain(problem, "r1")[0].reason == DAYS_OFF

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import holidays
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,10 +17,25 @@ from shared.db import session_scope
 from shared.models import Allocation, CapacityOffer, MatchingRun, WorkloadRequest
 
 
+def _holiday_free(start: date) -> bool:
+    """No public holiday of Geneva or Bonn from that Monday to its Friday."""
+    for country, subdiv in (("CH", "GE"), ("DE", "NW")):
+        table = holidays.country_holidays(
+            country, subdiv=subdiv, years=[start.year, start.year + 1]
+        )
+        if any(start + timedelta(days=i) in table for i in range(5)):
+            return False
+    return True
+
+
 def monday(weeks_ahead: int = 2) -> date:
-    """A Monday at least `weeks_ahead` weeks away (windows of working days in the future)."""
+    """A Monday at least `weeks_ahead` weeks away whose week holds no public holiday of the
+    founding duty stations (so that its five weekdays are working days of both)."""
     today = date.today()
-    return today + timedelta(days=7 * weeks_ahead - today.weekday())
+    start = today + timedelta(days=7 * weeks_ahead - today.weekday())
+    while not _holiday_free(start):
+        start += timedelta(days=7)
+    return start
 
 
 def week(weeks_ahead: int = 2) -> list[date]:

@@ -25,7 +25,8 @@ async def test_demo_has_proposals_waiting_for_a_decision(
         params={"skill": "av-streaming", "secretariat": "CMS"},
         headers=keys.cites,
     )
-    (bonn,) = streaming.json()["items"]
+    # The illustrative history's requests (expired) are not part of today's workflow.
+    (bonn,) = [r for r in streaming.json()["items"] if r["status"] != "expired"]
     assert bonn["location"] == "DE BON" and bonn["meeting_code"].startswith("CMS StC")
     waiting = (
         await client.get(

@@ -10,7 +10,7 @@ from arq.jobs import JobDef
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.worker.main import WorkerSettings
+from services.worker.main import WorkerSettings, cron_jobs
 from services.worker.tasks import matching
 from shared import queue
 from shared.config import Settings
@@ -67,8 +67,8 @@ async def test_a_long_list_of_reasons_fits_the_run(
 def test_the_worker_knows_the_tasks_and_schedules() -> None:
     names = {f.name for f in WorkerSettings.functions}
     assert {"matching.run", "matching.kick"} <= names
-    crons = {c.name for c in WorkerSettings.cron_jobs}
-    assert {"matching.sweep", "workload_requests.expire"} <= crons
+    crons = {c.name for c in cron_jobs("tandem:queue")}
+    assert {"tandem:queue:matching.sweep", "tandem:queue:workload_requests.expire"} <= crons
 
 
 async def test_a_matching_run_wakes_webhook_delivery_once_it_has_committed(

@@ -15,6 +15,7 @@ from services.api.routing import (
     Cursor,
     Limit,
     RefId,
+    RefOwner,
     RefSource,
     created_response,
     page_response,
@@ -28,6 +29,7 @@ from shared.activities.schemas import (
     ActivityWrite,
     Theme,
 )
+from shared.policy import reference_owner
 from shared.schemas import Page
 from shared.types import MeetingCode, SecretariatCode, Timestamp
 
@@ -124,8 +126,10 @@ async def upsert_activity(
     body: ActivityWrite,
     session: SessionDep,
     key: WriteKey,
+    secretariat: RefOwner = None,
 ) -> Response:
-    activity, created = await service.upsert_by_ref(session, key, source, ext_id, body)
+    owner = reference_owner(key, secretariat)
+    activity, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
         return created_response(request, service.to_api(activity), "/v1/activities")
     return object_response(request, service.to_api(activity))

@@ -12,7 +12,7 @@ from services.api.auth import WriteKey
 from services.api.conventions import idempotent, json_response
 from services.api.deps import SessionDep, SettingsDep
 from services.api.problems import PROBLEM_BASE
-from services.api.routing import Problem, problems
+from services.api.routing import Problem, RefOwner, problems
 from shared import batch
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
@@ -22,6 +22,7 @@ from shared.meetings.schemas import MeetingWrite
 from shared.offers import service as capacity_offers
 from shared.offers.repository import OFFERS
 from shared.offers.schemas import CapacityOfferWrite
+from shared.policy import reference_owner
 from shared.requests import service as workload_requests
 from shared.requests.repository import REQUESTS
 from shared.requests.schemas import WorkloadRequestWrite
@@ -140,6 +141,9 @@ problem. An item that fails is rolled back alone (a savepoint per item); the oth
 committed together at the end of the request. Sending the same batch again gives
 `unchanged` everywhere. More than {max_items} items, or an item that is not an object, is
 422 and applies nothing; a body over 5 MiB is 413.
+
+References are resolved within the key's secretariat (an admin key names it with
+`?secretariat=`, required for it).
 """
 
 
@@ -152,9 +156,12 @@ def _add_route(spec: batch.BatchResource[Any]) -> None:
         session: SessionDep,
         key: WriteKey,
         settings: SettingsDep,
+        secretariat: RefOwner = None,
     ) -> Response:
+        owner = reference_owner(key, secretariat)
+
         async def produce() -> Response:
-            results = await batch.upsert_many(session, key, spec, body.items)  # type: ignore[attr-defined]
+            results = await batch.upsert_many(session, key, spec, body.items, owner)  # type: ignore[attr-defined]
             return json_response(_render(results))
 
         return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)

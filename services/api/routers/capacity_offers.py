@@ -15,6 +15,7 @@ from services.api.routing import (
     Cursor,
     Limit,
     RefId,
+    RefOwner,
     RefSource,
     created_response,
     page_response,
@@ -28,6 +29,7 @@ from shared.offers.schemas import (
     CapacityOfferWrite,
     OfferStatus,
 )
+from shared.policy import reference_owner
 from shared.requests.schemas import CancelBody, Kind
 from shared.schemas import Page
 from shared.types import Day, SecretariatCode, Skill, Timestamp
@@ -104,8 +106,10 @@ async def upsert_offer(
     body: CapacityOfferWrite,
     session: SessionDep,
     key: WriteKey,
+    secretariat: RefOwner = None,
 ) -> Response:
-    found, created = await service.upsert_by_ref(session, key, source, ext_id, body)
+    owner = reference_owner(key, secretariat)
+    found, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
         return created_response(request, repository.to_api(found), PATH)
     return object_response(request, repository.to_api(found))

@@ -19,6 +19,7 @@ from services.api.routing import (
     Cursor,
     Limit,
     RefId,
+    RefOwner,
     RefSource,
     created_response,
     page_response,
@@ -28,6 +29,7 @@ from shared.activities import service as activities
 from shared.activities.schemas import MeetingActivities
 from shared.meetings import service
 from shared.meetings.schemas import MeetingRead, MeetingUpdate, MeetingWrite
+from shared.policy import reference_owner
 from shared.schemas import Page
 from shared.types import Day, SecretariatCode, Timestamp
 
@@ -93,8 +95,10 @@ async def upsert_meeting(
     body: MeetingWrite,
     session: SessionDep,
     key: WriteKey,
+    secretariat: RefOwner = None,
 ) -> Response:
-    meeting, created = await service.upsert_by_ref(session, key, source, ext_id, body)
+    owner = reference_owner(key, secretariat)
+    meeting, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
         return created_response(request, service.to_api(meeting), "/v1/meetings")
     return object_response(request, service.to_api(meeting))

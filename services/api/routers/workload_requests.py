@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import date as date_type
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from services.api.routing import (
     Cursor,
     Limit,
     RefId,
+    RefOwner,
     RefSource,
     created_response,
     page_response,
@@ -24,6 +26,7 @@ from services.api.routing import (
 )
 from shared.allocations.schemas import HistoryEntryRead
 from shared.matching import candidates
+from shared.policy import reference_owner
 from shared.requests import repository, service
 from shared.requests.schemas import (
     CancelBody,
@@ -43,6 +46,7 @@ CandidateReason = Literal[
     "declined",
     "location",
     "no_common_working_day",
+    "days_off",
     "offer_withdrawn",
     "no_capacity_left",
 ]
@@ -123,8 +127,10 @@ async def upsert_request(
     body: WorkloadRequestWrite,
     session: SessionDep,
     key: WriteKey,
+    secretariat: RefOwner = None,
 ) -> Response:
-    found, created = await service.upsert_by_ref(session, key, source, ext_id, body)
+    owner = reference_owner(key, secretariat)
+    found, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
         return created_response(request, repository.to_api(found), PATH)
     return object_response(request, repository.to_api(found))
@@ -205,6 +211,15 @@ async def request_history(
     return page_response(items, next_cursor)
 
 
+class DayOffRead(BaseModel):
+    date: date_type
+    side: Literal["request", "offer"] = Field(
+        description="whose day off: the request's secretariat or the offer's (or its people)"
+    )
+    reason: Literal["public_holiday", "closure", "unavailable"]
+    name: str = Field(examples=["Genevan Fast"])
+
+
 class CandidateRead(BaseModel):
     offer_id: uuid.UUID
     secretariat: str
@@ -214,6 +229,10 @@ class CandidateRead(BaseModel):
         description="The first rule that excludes the offer (null when eligible)"
     )
     missing_skills: list[str]
+    days_off: list[DayOffRead] = Field(
+        default_factory=list,
+        description="With reason `days_off`: the common working weekdays and what closes each",
+    )
     travel: bool
     hours_proposed: int
     hours_accepted: int

@@ -6,6 +6,13 @@ import uuid
 from typing import Any
 
 from shared.matching import service
+from shared.models import MatchingRun
+
+
+def _observe(ctx: dict[str, Any], run: MatchingRun | None) -> None:
+    metrics = ctx.get("metrics")
+    if run is not None and metrics is not None:
+        metrics.observe_run(run.status, run.figures or {})
 
 
 async def run(ctx: dict[str, Any], run_id: str) -> str | None:
@@ -13,10 +20,12 @@ async def run(ctx: dict[str, Any], run_id: str) -> str | None:
     result = await service.execute_run(
         ctx["session_factory"], uuid.UUID(run_id), queue=ctx.get("redis")
     )
+    _observe(ctx, result)
     return result.status if result else None
 
 
 async def kick(ctx: dict[str, Any]) -> str | None:
-    """matching.kick: run matching if any trigger is pending (also every minute: the sweep)."""
+    """matching.kick: run matching if any trigger is pending (also the sweep, every 15 s)."""
     result = await service.kick(ctx["session_factory"], queue=ctx.get("redis"))
+    _observe(ctx, result)
     return str(result.id) if result else None

@@ -16,7 +16,7 @@ async def deliver(ctx: dict[str, Any]) -> dict[str, int]:
 
     async def nudge(at: datetime) -> None:
         # Wake up when the next retry is due (the sweep would also find it, a little later).
-        await queue.send_at(ctx.get("redis"), DELIVER_TASK, at)
+        await queue.defer(ctx["redis"], DELIVER_TASK, at)
 
     return await delivery.run(
         ctx["session_factory"],

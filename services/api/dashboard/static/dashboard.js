@@ -9,15 +9,20 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const DAY_MS = 86400000;
 const DECISIONS_SHOWN = 12;
 
+// Marks a message for the catalogues where it is written; t() translates it where it is shown.
+function N_(message) {
+  return message;
+}
+
 const THEME_LABELS = {
-  species: "Species",
-  listings_nomenclature: "Listings and nomenclature",
-  governing_bodies: "Governing bodies",
-  nbsap: "NBSAPs",
-  funding: "Funding",
-  liaison: "Liaison",
-  administration: "Administration",
-  other: "Other",
+  species: N_("Species"),
+  listings_nomenclature: N_("Listings and nomenclature"),
+  governing_bodies: N_("Governing bodies"),
+  nbsap: N_("NBSAPs"),
+  funding: N_("Funding"),
+  liaison: N_("Liaison"),
+  administration: N_("Administration"),
+  other: N_("Other"),
 };
 const STATUS_COLOURS = {
   planned: "#0b5cad",
@@ -26,14 +31,14 @@ const STATUS_COLOURS = {
   dropped: "#b42318",
 };
 const HOURS = {
-  requested: { label: "requested", colour: "#e4e7eb", stroke: "#52606d" },
-  proposed: { label: "proposed, awaiting a decision", colour: "#b35c00" },
-  accepted: { label: "accepted", colour: "#1a7f37" },
+  requested: { label: N_("requested"), colour: "#e4e7eb", stroke: "#52606d" },
+  proposed: { label: N_("proposed, awaiting a decision"), colour: "#b35c00" },
+  accepted: { label: N_("accepted"), colour: "#1a7f37" },
 };
 const MODES = {
-  remote: { label: "remote", colour: "#0b5cad" },
-  on_site: { label: "on site", colour: "#7b3fa0" },
-  travel: { label: "on site, after travel", colour: "#b42318" },
+  remote: { label: N_("remote"), colour: "#0b5cad" },
+  on_site: { label: N_("on site"), colour: "#7b3fa0" },
+  travel: { label: N_("on site, after travel"), colour: "#b42318" },
 };
 const PRIORITY_ORDER = { critical: 0, high: 1, normal: 2, low: 3 };
 
@@ -84,11 +89,37 @@ function setAttrs(node, attrs) {
 
 const wholeFormat = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
 const percentFormat = new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: 0 });
-const fmtHours = (h) => `${wholeFormat.format(h)} h`;
+const fmtHours = (h) => t("{hours} h", { hours: wholeFormat.format(h) });
 const fmtNumber = (n) => wholeFormat.format(n);
 const fmtPercent = (x) => (x === null || x === undefined ? "–" : percentFormat.format(x));
-const themeLabel = (t) => THEME_LABELS[t] || t;
+const themeLabel = (theme) => t(THEME_LABELS[theme] || theme);
 const words = (s) => s.replaceAll("_", " ");
+const STATUS_LABELS = {
+  open: N_("open"),
+  partially_matched: N_("partially matched"),
+  matched: N_("matched"),
+  fulfilled: N_("fulfilled"),
+  cancelled: N_("cancelled"),
+  expired: N_("expired"),
+  planned: N_("planned"),
+  ongoing: N_("ongoing"),
+  completed: N_("completed"),
+  dropped: N_("dropped"),
+  proposed: N_("proposed"),
+  accepted: N_("accepted"),
+  declined: N_("declined"),
+  active: N_("active"),
+  withdrawn: N_("withdrawn"),
+  queued: N_("queued"),
+  running: N_("running"),
+  succeeded: N_("succeeded"),
+  failed: N_("failed"),
+  created: N_("created"),
+  updated: N_("updated"),
+  figures_updated: N_("figures updated"),
+  dropped_by_matching: N_("dropped"),
+};
+const statusLabel = (status) => t(STATUS_LABELS[status] || words(status));
 
 function parseDay(iso) {
   const [y, m, d] = iso.split("-").map(Number);
@@ -144,7 +175,7 @@ function swatch(colour, stroke) {
 }
 
 function legend(items) {
-  return el("ul", { class: "legend" }, items.map(({ label, colour, stroke }) => el("li", {}, swatch(colour, stroke), label)));
+  return el("ul", { class: "legend" }, items.map(({ label, colour, stroke }) => el("li", {}, swatch(colour, stroke), t(label))));
 }
 
 function figure(value, label, name) {
@@ -208,10 +239,10 @@ async function onKeySubmit(event) {
   event.preventDefault();
   const key = $("#api-key").value.trim();
   if (!key) {
-    $("#key-error").textContent = "Enter an API key.";
+    $("#key-error").textContent = t("Enter an API key.");
     return;
   }
-  $("#key-error").textContent = "Checking the key…";
+  $("#key-error").textContent = t("Checking the key…");
   try {
     await api("/v1/stats/activities", { species_limit: 1 }, key);
   } catch (error) {
@@ -226,7 +257,7 @@ async function onKeySubmit(event) {
 function forgetKey() {
   stopFollowing();
   sessionStorage.removeItem(KEY_STORAGE);
-  showKeyPanel("The key was forgotten.");
+  showKeyPanel(t("The key was forgotten."));
 }
 
 // ---- the board ----
@@ -247,6 +278,7 @@ async function showBoard() {
   }
   await refresh();
   startFollowing();
+  showDetail();
 }
 
 async function loadSecretariats() {
@@ -271,14 +303,14 @@ async function refresh(event) {
   const main = $("#main");
   main.dataset.state = "loading";
   main.setAttribute("aria-busy", "true");
-  $("#status").textContent = "Loading…";
+  $("#status").textContent = t("Loading…");
   try {
     await loadSecretariats();
     const f = filters();
-    if (f.from && f.to && f.to < f.from) throw new Error("the range ends before it starts.");
+    if (f.from && f.to && f.to < f.from) throw new Error(t("the range ends before it starts."));
     const today = document.body.dataset.today;
     const support = { from: f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
-    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions, , discrepancyCounts, discrepancies] = await Promise.all([
+    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions, , , , discrepancyCounts, discrepancies] = await Promise.all([
       api("/v1/stats/workload", support),
       api("/v1/stats/exchange", support),
       api("/v1/stats/capacity", support),
@@ -288,6 +320,9 @@ async function refresh(event) {
       allPages("/v1/meetings", { from: today, status: "scheduled", secretariat: f.secretariat }),
       openRequests(f, today),
       loadMyDecisions(),
+      loadMine(),
+      loadSuggestions(),
+      loadLastRun(),
       api("/v1/listings/discrepancies/counts"),
       api("/v1/listings/discrepancies", { limit: 6 }),
     ]);
@@ -302,14 +337,14 @@ async function refresh(event) {
     renderCapacity(capacity);
     renderUnmetSkills(unmet);
     renderDiscrepancies(discrepancyCounts, discrepancies.items);
-    $("#status").textContent = `Updated at ${new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" })}`;
+    $("#status").textContent = t("Updated at {time}", { time: new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) });
     main.dataset.state = "ready";
   } catch (error) {
     if (error instanceof KeyRefused) {
       sessionStorage.removeItem(KEY_STORAGE);
       showKeyPanel(error.message);
     } else {
-      $("#status").textContent = `Could not load the figures: ${error.message}`;
+      $("#status").textContent = t("Could not load the figures: {reason}", { reason: error.message });
     }
     main.dataset.state = "error";
   } finally {
@@ -359,7 +394,7 @@ function stackedBars({ id, title, rows, series, unit, max: fixedMax }) {
           svg(
             "rect",
             { x, y: y + inset, width: Math.max(w, 1), height: rowHeight - 8 - 2 * inset, fill: s.colour, "data-row": row.key, "data-series": s.key, "data-value": value },
-            svg("title", { text: `${row.label}, ${s.label}: ${fmtNumber(value)} ${unit}` }),
+            svg("title", { text: `${row.label}, ${t(s.label)}: ${fmtNumber(value)} ${t(unit)}` }),
           ),
         );
         x += w;
@@ -397,7 +432,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
     svg("title", { id: titleId, text: title }),
     svg("desc", {
       id: descId,
-      text: `${weeks.length} weeks from ${shortDate(weeks[0])}: ${fmtHours(totals.requested)} requested, ${fmtHours(totals.proposed)} proposed, ${fmtHours(totals.accepted)} accepted. Meetings: ${meetings.map((m) => m.code).join(", ") || "none"}.`,
+      text: t("{weeks} weeks from {start}: {requested} requested, {proposed} proposed, {accepted} accepted. Meetings: {meetings}.", { weeks: weeks.length, start: shortDate(weeks[0]), requested: fmtHours(totals.requested), proposed: fmtHours(totals.proposed), accepted: fmtHours(totals.accepted), meetings: meetings.map((m) => m.code).join(", ") || t("none") }),
     }),
   );
   // Meetings first, under the bars.
@@ -420,7 +455,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
     chart.append(svg("line", { class: "grid-line", x1: left, x2: width - right, y1: y(v), y2: y(v) }));
     chart.append(svg("text", { x: left - 6, y: y(v) + 4, "text-anchor": "end", text: fmtNumber(v) }));
   }
-  chart.append(svg("text", { x: 4, y: top - 26, class: "axis-label", text: "hours" }));
+  chart.append(svg("text", { x: 4, y: top - 26, class: "axis-label", text: t("hours") }));
   // Bars.
   const labelEvery = Math.ceil(weeks.length / 14);
   weeks.forEach((week, i) => {
@@ -428,7 +463,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
     const x0 = left + i * slot;
     const outer = slot * 0.78;
     const inner = slot * 0.46;
-    const label = `Week of ${shortDate(week)}`;
+    const label = t("Week of {date}", { date: shortDate(week) });
     if (w.requested > 0) {
       chart.append(
         svg(
@@ -446,7 +481,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
           svg(
             "rect",
             { x: x0 + (slot - inner) / 2, y: y(base + value), width: inner, height: y(base) - y(base + value), fill: HOURS[series].colour, "data-week": week, "data-series": series, "data-value": value },
-            svg("title", { text: `${label}: ${fmtHours(value)} ${series}` }),
+            svg("title", { text: `${label}: ${fmtHours(value)} ${t(series)}` }),
           ),
         );
         base += value;
@@ -461,7 +496,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
   const now = x(parseDay(today));
   if (now > left && now < width - right) {
     chart.append(
-      svg("g", { class: "today" }, svg("line", { class: "today-line", x1: now, x2: now, y1: top, y2: top + plot }), svg("text", { x: now + 3, y: top + plot + 30, text: "today" })),
+      svg("g", { class: "today" }, svg("line", { class: "today-line", x1: now, x2: now, y1: top, y2: top + plot }), svg("text", { x: now + 3, y: top + plot + 30, text: t("today") })),
     );
   }
   return chart;
@@ -470,14 +505,14 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
 // ---- panels ----
 
 function renderHeadline(workload, exchange) {
-  const t = workload.totals;
+  const sums = workload.totals;
   fill($("#headline"), 
-    figure(fmtHours(t.hours_requested), "requested", "hours-requested"),
-    figure(fmtHours(t.hours_proposed), "proposed, awaiting a decision", "hours-proposed"),
-    figure(fmtHours(t.hours_accepted), "accepted", "hours-accepted"),
-    figure(fmtHours(t.unmet_hours), "not accepted yet", "unmet-hours"),
-    figure(fmtNumber(t.open_requests), "open requests", "open-requests"),
-    figure(fmtPercent(exchange.totals.remote_share), "of accepted hours given remotely", "remote-share"),
+    figure(fmtHours(sums.hours_requested), t("requested"), "hours-requested"),
+    figure(fmtHours(sums.hours_proposed), t("proposed, awaiting a decision"), "hours-proposed"),
+    figure(fmtHours(sums.hours_accepted), t("accepted"), "hours-accepted"),
+    figure(fmtHours(sums.unmet_hours), t("not accepted yet"), "unmet-hours"),
+    figure(fmtNumber(sums.open_requests), t("open requests"), "open-requests"),
+    figure(fmtPercent(exchange.totals.remote_share), t("of accepted hours given remotely"), "remote-share"),
   );
 }
 
@@ -503,14 +538,14 @@ function renderWorkload(workload, meetings, f, today) {
     cell.open += w.open_requests;
   }
   const max = Math.max(1, ...Object.values(bySecretariat).flatMap((weekly) => Object.values(weekly).flatMap((c) => [c.requested, c.accepted + c.proposed])));
-  const kind = f.kind ? ` (${f.kind === "ict" ? "ICT" : "staff"})` : "";
+  const kind = f.kind ? ` (${f.kind === "ict" ? t("ICT") : t("staff")})` : "";
   const ordered = [...meetings].sort((a, b) => a.start_date.localeCompare(b.start_date));
   fill(body, 
     legend([
-      { label: "requested", colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
-      { label: "accepted", colour: HOURS.accepted.colour },
-      { label: "proposed, awaiting a decision", colour: HOURS.proposed.colour },
-      { label: "governing-body meeting", colour: "#fdf0d5", stroke: "#b45309" },
+      { label: N_("requested"), colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
+      { label: N_("accepted"), colour: HOURS.accepted.colour },
+      { label: N_("proposed, awaiting a decision"), colour: HOURS.proposed.colour },
+      { label: N_("governing-body meeting"), colour: "#fdf0d5", stroke: "#b45309" },
     ]),
     secretariats.length
       ? secretariats.map((s) => {
@@ -518,21 +553,21 @@ function renderWorkload(workload, meetings, f, today) {
           return el(
             "div",
             { class: "weekly-panel", "data-secretariat": s },
-            el("h3", { text: `Asked by ${s}${kind}` }),
-            weeklyChart({ id: `weekly-${s}`, title: `Hours asked by ${s} per week: requested, proposed and accepted`, weeks, byWeek: weekly, max, meetings: ordered, today }),
+            el("h3", { text: t("Asked by {secretariat}", { secretariat: s }) + kind }),
+            weeklyChart({ id: `weekly-${s}`, title: t("Hours asked by {secretariat} per week: requested, proposed and accepted", { secretariat: s }), weeks, byWeek: weekly, max, meetings: ordered, today }),
             details(
-              `The weekly figures of ${s} as a table`,
+              t("The weekly figures of {secretariat} as a table", { secretariat: s }),
               table(
-                `Hours asked by ${s}, per week`,
-                [{ label: "Week of", header: true }, { label: "Requested", num: true }, { label: "Proposed", num: true }, { label: "Accepted", num: true }, { label: "Not accepted", num: true }, { label: "Open requests", num: true }],
+                t("Hours asked by {secretariat}, per week", { secretariat: s }),
+                [{ label: t("Week of"), header: true }, { label: t("Requested"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Not accepted"), num: true }, { label: t("Open requests"), num: true }],
                 weeks.filter((w) => weekly[w]).map((w) => [w, fmtNumber(weekly[w].requested), fmtNumber(weekly[w].proposed), fmtNumber(weekly[w].accepted), fmtNumber(weekly[w].unmet), fmtNumber(weekly[w].open)]),
                 { "data-table": `weekly-${s}` },
               ),
             ),
           );
         })
-      : empty("No support was asked for in these weeks."),
-    el("p", { class: "help", text: "Requested hours are spread evenly over the working days of each request; proposed and accepted hours are shown on the days the people work." }),
+      : empty(t("No support was asked for in these weeks.")),
+    el("p", { class: "help", text: t("Requested hours are spread evenly over the working days of each request; proposed and accepted hours are shown on the days the people work.") }),
   );
 }
 
@@ -541,8 +576,19 @@ async function openRequests(f, today) {
   // decision, or with nothing proposed yet. Windows already over are left to expire.
   const params = { from: today > f.from ? today : f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
   if (params.to && params.to < params.from) return [];
-  const lists = await Promise.all(["matched", "partially_matched", "open"].map((status) => allPages("/v1/workload-requests", { ...params, status })));
-  return lists.flat();
+  const [lists, proposals, offers] = await Promise.all([
+    Promise.all(["matched", "partially_matched", "open"].map((status) => allPages("/v1/workload-requests", { ...params, status }))),
+    allPages("/v1/allocations", { status: "proposed" }),
+    allPages("/v1/capacity-offers", { status: "active" }),
+  ]);
+  // Whose decision each waiting proposal is: the secretariat of the offer it draws on.
+  const offerOwner = new Map(offers.map((o) => [o.id, o.secretariat]));
+  const deciders = new Map();
+  for (const a of proposals) {
+    const owner = offerOwner.get(a.offer_id);
+    if (owner) (deciders.get(a.request_id) || deciders.set(a.request_id, new Set()).get(a.request_id)).add(owner);
+  }
+  return lists.flat().map((r) => ({ ...r, deciders: [...(deciders.get(r.id) || [])].sort() }));
 }
 
 function decisionOrder(a, b) {
@@ -557,73 +603,73 @@ function renderDecisions(requests, today) {
   fill(body, 
     el("p", {
       "data-figure": "decisions-count",
-      text: sorted.length ? `${sorted.length} open request${sorted.length === 1 ? "" : "s"}; ${waiting} with proposals waiting for the offering secretariat.` : "",
+      text: sorted.length ? t(sorted.length === 1 ? "{count} open request; {waiting} with proposals waiting for the offering secretariat." : "{count} open requests; {waiting} with proposals waiting for the offering secretariat.", { count: fmtNumber(sorted.length), waiting: fmtNumber(waiting) }) : "",
     }),
     shown.length
       ? table(
-          "Open requests, soonest first",
-          [{ label: "Request", header: true }, { label: "By" }, { label: "Needed" }, { label: "Hours", num: true }, { label: "Proposed", num: true }, { label: "Accepted", num: true }, { label: "Waiting for" }],
+          t("Open requests, soonest first"),
+          [{ label: t("Request"), header: true }, { label: t("By") }, { label: t("Needed") }, { label: t("Hours"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Waiting for") }],
           shown.map((r) => [
-            el("span", { "data-request": r.id }, r.title, " ", el("span", { class: `tag priority-${r.priority}`, text: r.priority })),
-            `${r.secretariat} · ${r.kind === "ict" ? "ICT" : "staff"}`,
+            el("span", { "data-request": r.id }, el("a", { href: `#/requests/${r.id}`, text: r.title }), " ", el("span", { class: `tag priority-${r.priority}`, text: PRIORITY_LABELS()[r.priority] })),
+            `${r.secretariat} · ${r.kind === "ict" ? t("ICT") : t("staff")}`,
             r.start_date === r.end_date ? shortDate(r.start_date) : `${shortDate(r.start_date)} – ${shortDate(r.end_date)}`,
             fmtNumber(r.hours),
             fmtNumber(r.hours_proposed),
             fmtNumber(r.hours_accepted),
-            r.hours_proposed > 0 ? "a decision on the proposal" : "an offer",
+            r.hours_proposed > 0 ? t("a decision by {secretariats}", { secretariats: (r.deciders || []).join(", ") || "?" }) : t("an offer"),
           ]),
           { id: "decisions-table" },
         )
-      : empty("No open request needs a decision."),
+      : empty(t("No open request needs a decision.")),
     sorted.length > shown.length ? el("p", { class: "help", text: `And ${sorted.length - shown.length} more.` }) : null,
   );
 }
 
 function renderExchange(exchange) {
   const body = $("#exchange .body");
-  const t = exchange.totals;
+  const sums = exchange.totals;
   const max = Math.max(1, ...exchange.by_secretariat.flatMap((b) => [b.hours_given, b.hours_received]));
   const rows = exchange.by_secretariat.flatMap((b) => [
-    { key: `${b.secretariat}-given`, label: `${b.secretariat} gave`, total: b.hours_given, totalText: fmtHours(b.hours_given), values: { given: b.hours_given } },
-    { key: `${b.secretariat}-received`, label: `${b.secretariat} received`, total: b.hours_received, totalText: fmtHours(b.hours_received), values: { received: b.hours_received } },
+    { key: `${b.secretariat}-given`, label: t("{secretariat} gave", { secretariat: b.secretariat }), total: b.hours_given, totalText: fmtHours(b.hours_given), values: { given: b.hours_given } },
+    { key: `${b.secretariat}-received`, label: t("{secretariat} received", { secretariat: b.secretariat }), total: b.hours_received, totalText: fmtHours(b.hours_received), values: { received: b.hours_received } },
   ]);
-  const modeRow = { key: "modes", label: "Accepted hours", total: t.hours_accepted, totalText: fmtHours(t.hours_accepted), values: { remote: t.remote_hours, on_site: t.on_site_hours, travel: t.travel_hours } };
-  const balanceText = (b) => (b.balance > 0 ? `gave ${fmtHours(b.balance)} more than it received` : b.balance < 0 ? `received ${fmtHours(-b.balance)} more than it gave` : "gave as much as it received");
+  const modeRow = { key: "modes", label: t("Accepted hours"), total: sums.hours_accepted, totalText: fmtHours(sums.hours_accepted), values: { remote: sums.remote_hours, on_site: sums.on_site_hours, travel: sums.travel_hours } };
+  const balanceText = (b) => (b.balance > 0 ? t("gave {hours} more than it received", { hours: fmtHours(b.balance) }) : b.balance < 0 ? t("received {hours} more than it gave", { hours: fmtHours(-b.balance) }) : b.hours_given || b.hours_received ? t("gave as much as it received") : t("neither gave nor received accepted hours"));
   fill(body, 
     exchange.by_secretariat.length
       ? [
           el("ul", { class: "plain", id: "balance" }, exchange.by_secretariat.map((b) => el("li", { "data-secretariat": b.secretariat, "data-balance": b.balance }, el("strong", { text: b.secretariat }), ` ${balanceText(b)}.`))),
           stackedBars({
             id: "exchange-chart",
-            title: "Accepted hours each secretariat gave and received",
+            title: t("Accepted hours each secretariat gave and received"),
             rows,
             series: [
-              { key: "given", label: "given", colour: "#1a7f37" },
-              { key: "received", label: "received", colour: "#0b5cad" },
+              { key: "given", label: N_("given"), colour: "#1a7f37" },
+              { key: "received", label: N_("received"), colour: "#0b5cad" },
             ],
             unit: "hours",
             max,
           }),
-          el("h3", { text: `How the support was given: ${fmtPercent(t.remote_share)} remotely` }),
+          el("h3", { text: sums.remote_share === null || sums.remote_share === undefined ? t("How the support was given: no hours accepted yet") : t("How the support was given: {share} remotely", { share: fmtPercent(sums.remote_share) }) }),
           legend(Object.values(MODES)),
           stackedBars({
             id: "modes-chart",
-            title: `Accepted hours given remotely, on site, or on site after travel: ${fmtPercent(t.remote_share)} remotely`,
+            title: t("Accepted hours given remotely, on site, or on site after travel: {share} remotely", { share: fmtPercent(sums.remote_share) }),
             rows: [modeRow],
             series: Object.entries(MODES).map(([key, m]) => ({ key, label: m.label, colour: m.colour })),
             unit: "hours",
           }),
           details(
-            "Who helped whom, as a table",
+            t("Who helped whom, as a table"),
             table(
-              "Hours given, by secretariat",
-              [{ label: "From → to", header: true }, { label: "Accepted", num: true }, { label: "Proposed", num: true }, { label: "Remote", num: true }, { label: "On site", num: true }, { label: "Travel", num: true }],
+              t("Hours given, by secretariat"),
+              [{ label: t("From → to"), header: true }, { label: t("Accepted"), num: true }, { label: t("Proposed"), num: true }, { label: t("Remote"), num: true }, { label: t("On site"), num: true }, { label: t("Travel"), num: true }],
               exchange.pairs.map((p) => [`${p.giver} → ${p.receiver}`, fmtNumber(p.hours_accepted), fmtNumber(p.hours_proposed), fmtNumber(p.remote_hours), fmtNumber(p.on_site_hours), fmtNumber(p.travel_hours)]),
               { id: "exchange-table" },
             ),
           ),
         ]
-      : empty("No hours were given or proposed in these weeks."),
+      : empty(t("No hours were given or proposed in these weeks.")),
   );
 }
 
@@ -636,11 +682,11 @@ function nextMeeting(upcoming, today) {
 function renderNextMeeting(stats, today) {
   const body = $("#next-meeting .body");
   if (!stats) {
-    fill(body, empty("No meeting is scheduled."));
+    fill(body, empty(t("No meeting is scheduled.")));
     return;
   }
   const m = stats.meeting;
-  const t = stats.support.totals;
+  const sums = stats.support.totals;
   const days = Math.round((parseDay(m.start_date) - parseDay(today)) / DAY_MS);
   const when = days > 0 ? `in ${days} day${days === 1 ? "" : "s"}` : "under way";
   fill(body, 
@@ -649,23 +695,23 @@ function renderNextMeeting(stats, today) {
     el(
       "p",
       { "data-figure": "meeting-support" },
-      `Support: ${fmtNumber(t.requests)} request${t.requests === 1 ? "" : "s"}, ${fmtHours(t.hours_requested)} asked, ${fmtHours(t.hours_proposed)} proposed, ${fmtHours(t.hours_accepted)} accepted` +
-        (t.hours_accepted ? ` (${fmtHours(t.remote_hours)} remote, ${fmtHours(t.on_site_hours)} on site, ${fmtHours(t.travel_hours)} after travel).` : "."),
+      `Support: ${fmtNumber(sums.requests)} request${sums.requests === 1 ? "" : "s"}, ${fmtHours(sums.hours_requested)} asked, ${fmtHours(sums.hours_proposed)} proposed, ${fmtHours(sums.hours_accepted)} accepted` +
+        (sums.hours_accepted ? ` (${fmtHours(sums.remote_hours)} remote, ${fmtHours(sums.on_site_hours)} on site, ${fmtHours(sums.travel_hours)} after travel).` : "."),
     ),
     stats.support.requests.length
       ? table(
-          "Support requests for the meeting",
-          [{ label: "Request", header: true }, { label: "Status" }, { label: "Hours", num: true }, { label: "Helpers" }],
+          t("Support requests for the meeting"),
+          [{ label: t("Request"), header: true }, { label: t("Status") }, { label: t("Hours"), num: true }, { label: t("Helpers") }],
           stats.support.requests.map((r) => [
             `${r.title} (${r.secretariat})`,
-            words(r.status),
+            statusLabel(r.status),
             fmtNumber(r.hours),
-            r.helpers.length ? r.helpers.map((h) => `${h.secretariat} ${fmtHours(h.hours)} ${h.status}${h.mode === "travel" ? ", travels" : h.mode === "remote" ? ", remote" : ""}`).join("; ") : "none yet",
+            r.helpers.length ? r.helpers.map((h) => `${h.secretariat} ${fmtHours(h.hours)} ${statusLabel(h.status)}${h.mode === "travel" ? `, ${t("travels")}` : h.mode === "remote" ? `, ${t("remote")}` : ""}`).join("; ") : t("none yet"),
           ]),
           { id: "meeting-requests" },
         )
       : null,
-    el("h3", { text: `Joint activities reported to it (${stats.activities.total})` }),
+    el("h3", { text: t("Joint activities reported to it ({count})", { count: stats.activities.total }) }),
     stats.activities.total
       ? el(
           "div",
@@ -679,7 +725,7 @@ function renderNextMeeting(stats, today) {
             ),
           ]),
         )
-      : empty("No joint activity is reported to it yet."),
+      : empty(t("No joint activity is reported to it yet.")),
   );
 }
 
@@ -687,32 +733,32 @@ function renderActivities(stats) {
   const body = $("#activities .body");
   const statuses = stats.by_status.map((s) => s.status);
   const byStatus = Object.fromEntries(stats.by_status.map((s) => [s.status, s.activities]));
-  const rows = stats.by_theme.map((t) => ({ key: t.theme, label: themeLabel(t.theme), total: t.activities, values: t.by_status }));
+  const rows = stats.by_theme.map((row) => ({ key: row.theme, label: themeLabel(row.theme), total: row.activities, values: row.by_status }));
   const series = statuses.map((s) => ({ key: s, label: s, colour: STATUS_COLOURS[s] }));
-  const leads = stats.by_lead_secretariat.map((l) => `${l.secretariat} ${l.activities}`).join(", ") || "none";
+  const leads = stats.by_lead_secretariat.map((l) => `${l.secretariat} ${l.activities}`).join(", ") || t("none");
   fill(body, 
     el(
       "div",
       { class: "figures" },
-      figure(String(stats.total), "activities in the period", "activities-total"),
-      figure(String(byStatus.ongoing || 0), "ongoing", "activities-ongoing"),
-      figure(String(byStatus.planned || 0), "planned", "activities-planned"),
+      figure(String(stats.total), t("activities in the period"), "activities-total"),
+      figure(String(byStatus.ongoing || 0), t("ongoing"), "activities-ongoing"),
+      figure(String(byStatus.planned || 0), t("planned"), "activities-planned"),
     ),
     legend(series),
-    stackedBars({ id: "activities-chart", title: `Joint activities by theme and status: ${stats.total} in all`, rows, series, unit: "activities" }),
-    el("p", { text: `Lead secretariat: ${leads}.` }),
+    stackedBars({ id: "activities-chart", title: t("Joint activities by theme and status: {count} in all", { count: stats.total }), rows, series, unit: N_("activities") }),
+    el("p", { text: t("Lead secretariat: {leads}.", { leads }) }),
     details(
-      "The figures as a table",
+      t("The figures as a table"),
       table(
-        "Joint activities by theme and status",
-        [{ label: "Theme", header: true }, ...statuses.map((s) => ({ label: s, num: true })), { label: "All", num: true }],
-        stats.by_theme.map((t) => [themeLabel(t.theme), ...statuses.map((s) => String(t.by_status[s])), String(t.activities)]),
+        t("Joint activities by theme and status"),
+        [{ label: t("Theme"), header: true }, ...statuses.map((s) => ({ label: statusLabel(s), num: true })), { label: t("All"), num: true }],
+        stats.by_theme.map((row) => [themeLabel(row.theme), ...statuses.map((s) => String(row.by_status[s])), String(row.activities)]),
       ),
     ),
-    el("h3", { text: "Species most often covered" }),
+    el("h3", { text: t("Species most often covered") }),
     stats.species.length
-      ? el("ol", { id: "species-list" }, stats.species.map((s) => el("li", { "data-species": s.species }, el("i", { text: s.species }), ` — ${s.activities} ${s.activities === 1 ? "activity" : "activities"}`)))
-      : empty("No species in the activities of the period."),
+      ? el("ol", { id: "species-list" }, stats.species.map((s) => el("li", { "data-species": s.species }, el("i", { text: s.species }), ` — ${s.activities === 1 ? t("1 activity") : t("{count} activities", { count: s.activities })}`)))
+      : empty(t("No species in the activities of the period.")),
   );
 }
 
@@ -720,10 +766,10 @@ function renderCapacity(capacity) {
   const body = $("#capacity .body");
   const rows = capacity.by_secretariat.map((s) => ({
     key: s.secretariat,
-    label: `${s.secretariat} offered`,
+    label: t("{secretariat} offered", { secretariat: s.secretariat }),
     outline: s.hours_offered,
     total: s.hours_offered,
-    totalText: `${fmtHours(s.hours_offered)} · ${fmtPercent(s.utilisation)} used`,
+    totalText: t("{hours} · {share} used", { hours: fmtHours(s.hours_offered), share: fmtPercent(s.utilisation) }),
     values: { accepted: s.hours_accepted, proposed: s.hours_proposed },
   }));
   const max = Math.max(1, ...capacity.by_secretariat.map((s) => Math.max(s.hours_offered, s.hours_accepted + s.hours_proposed)));
@@ -731,37 +777,37 @@ function renderCapacity(capacity) {
     capacity.offers.length
       ? [
           legend([
-            { label: "offered", colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
-            { label: "accepted", colour: HOURS.accepted.colour },
-            { label: "proposed", colour: HOURS.proposed.colour },
+            { label: N_("offered"), colour: HOURS.requested.colour, stroke: HOURS.requested.stroke },
+            { label: N_("accepted"), colour: HOURS.accepted.colour },
+            { label: N_("proposed"), colour: HOURS.proposed.colour },
           ]),
           stackedBars({
             id: "capacity-chart",
-            title: "Hours each secretariat offered, and how much of it was accepted or proposed",
+            title: t("Hours each secretariat offered, and how much of it was accepted or proposed"),
             rows,
             series: [
-              { key: "accepted", label: "accepted", colour: HOURS.accepted.colour },
-              { key: "proposed", label: "proposed", colour: HOURS.proposed.colour },
+              { key: "accepted", label: N_("accepted"), colour: HOURS.accepted.colour },
+              { key: "proposed", label: N_("proposed"), colour: HOURS.proposed.colour },
             ],
             unit: "hours",
             max,
           }),
           table(
-            "Capacity offers by secretariat",
-            [{ label: "Secretariat", header: true }, { label: "Offers", num: true }, { label: "Offered", num: true }, { label: "Proposed", num: true }, { label: "Accepted", num: true }, { label: "Used", num: true }],
+            t("Capacity offers by secretariat"),
+            [{ label: t("Secretariat"), header: true }, { label: t("Offers"), num: true }, { label: t("Offered"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Used"), num: true }],
             capacity.by_secretariat.map((s) => [s.secretariat, fmtNumber(s.offers), fmtNumber(s.hours_offered), fmtNumber(s.hours_proposed), fmtNumber(s.hours_accepted), fmtPercent(s.utilisation)]),
             { id: "capacity-table" },
           ),
           details(
-            `Each of the ${capacity.offers.length} offers`,
+            t("Each of the {count} offers", { count: capacity.offers.length }),
             table(
-              "Capacity offers",
-              [{ label: "Offer", header: true }, { label: "By" }, { label: "Offered", num: true }, { label: "Accepted", num: true }, { label: "Used", num: true }],
-              capacity.offers.map((o) => [`${o.title}${o.status === "withdrawn" ? " (withdrawn)" : ""}`, `${o.secretariat} · ${o.kind === "ict" ? "ICT" : "staff"}`, fmtNumber(o.hours_offered), fmtNumber(o.hours_accepted), fmtPercent(o.utilisation)]),
+              t("Capacity offers"),
+              [{ label: t("Offer"), header: true }, { label: t("By") }, { label: t("Offered"), num: true }, { label: t("Accepted"), num: true }, { label: t("Used"), num: true }],
+              capacity.offers.map((o) => [`${o.title}${o.status === "withdrawn" ? ` (${t("withdrawn")})` : ""}`, `${o.secretariat} · ${o.kind === "ict" ? t("ICT") : t("staff")}`, fmtNumber(o.hours_offered), fmtNumber(o.hours_accepted), fmtPercent(o.utilisation)]),
             ),
           ),
         ]
-      : empty("No capacity was offered in these weeks."),
+      : empty(t("No capacity was offered in these weeks.")),
   );
 }
 
@@ -770,8 +816,8 @@ function renderUnmetSkills(unmet) {
   fill(body, 
     unmet.skills.length
       ? table(
-          "Skills with the most hours not accepted",
-          [{ label: "Skill", header: true }, { label: "Not accepted", num: true }, { label: "Not even proposed", num: true }, { label: "Requests", num: true }, { label: "Largest requests" }],
+          t("Skills with the most hours not accepted"),
+          [{ label: t("Skill"), header: true }, { label: t("Not accepted"), num: true }, { label: t("Not even proposed"), num: true }, { label: t("Requests"), num: true }, { label: t("Largest requests") }],
           unmet.skills.map((s) => [
             el("span", { "data-skill": s.skill, text: s.skill }),
             fmtNumber(s.unmet_hours),
@@ -781,7 +827,7 @@ function renderUnmetSkills(unmet) {
           ]),
           { id: "unmet-table" },
         )
-      : empty("Every request of the period has its hours accepted."),
+      : empty(t("Every request of the period has its hours accepted.")),
   );
 }
 
@@ -855,7 +901,7 @@ function problemSentence(problem, status) {
     unauthorized: t("This key is unknown or has been revoked."),
     "precondition-failed": t("Someone changed this in the meantime; the list has been reloaded."),
     "idempotency-key-reused": t("This was already sent with other values."),
-    "rate-limited": t("Too many requests at once; try again in a moment."),
+    "too-many-requests": t("Too many requests at once; try again in a moment."),
   };
   const own = sentences[slug] || t("The server refused this ({status}).", { status });
   const detail = problem && problem.detail ? problem.detail : "";
@@ -1060,6 +1106,521 @@ async function decide(card, allocation, verb, body, title) {
   else $("#my-decisions-title").focus();
 }
 
+// ---- my requests and my offers: status, hours, allocations, and why a request waits ----
+
+const CANDIDATE_REASONS = {
+  kind: N_("offers another kind of support"),
+  skills: N_("lacks the skills {skills}"),
+  same_secretariat: N_("belongs to the asking secretariat itself"),
+  declined: N_("was declined for this request before"),
+  location: N_("is in another place and its people cannot travel"),
+  no_common_working_day: N_("has no working day in common with the request"),
+  offer_withdrawn: N_("was withdrawn"),
+  no_capacity_left: N_("has no hours left on the request's days"),
+};
+
+function groupBy(items, keyOf) {
+  const groups = new Map();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(item);
+  }
+  return groups;
+}
+
+function hoursLine(item, asked) {
+  return t("{asked} {what} · {proposed} proposed · {accepted} accepted", {
+    asked: fmtHours(asked),
+    what: item.total_hours === undefined ? t("requested") : t("offered"),
+    proposed: fmtHours(item.hours_proposed),
+    accepted: fmtHours(item.hours_accepted),
+  });
+}
+
+function allocationLine(a, other) {
+  const parts = [
+    other ? `${other.secretariat} · ${other.title}` : "",
+    fmtHours(a.hours),
+    a.travel ? t("on site, after travel") : "",
+    statusLabel(a.status),
+  ].filter(Boolean);
+  return el(
+    "li",
+    { "data-allocation": a.id, "data-status": a.status },
+    el("a", { href: `#/allocations/${a.id}`, text: parts.join(" · ") }),
+    a.reason ? el("span", { class: "reason", text: ` — ${a.reason}` }) : null,
+  );
+}
+
+function explainCandidate(c) {
+  if (c.eligible) {
+    if (c.hours_proposed || c.hours_accepted) return t("serves it: {proposed} proposed, {accepted} accepted", { proposed: fmtHours(c.hours_proposed), accepted: fmtHours(c.hours_accepted) });
+    return t("could serve it, but its hours on these days go to requests of higher or equal priority");
+  }
+  const sentence = CANDIDATE_REASONS[c.reason];
+  return sentence ? t(sentence, { skills: c.missing_skills.join(", ") }) : words(c.reason || "");
+}
+
+async function showCandidates(box, request) {
+  const body = box.querySelector(".candidates-body");
+  if (body.dataset.loaded) return;
+  body.dataset.loaded = "yes";
+  fill(body, el("p", { class: "help", text: t("Loading…") }));
+  try {
+    const explained = await api(`/v1/workload-requests/${request.id}/candidates`);
+    fill(
+      body,
+      explained.items.length
+        ? el(
+            "ul",
+            { class: "plain candidates" },
+            explained.items.map((c) => el("li", { "data-offer": c.offer_id, "data-reason": c.reason || "eligible" }, el("strong", { text: `${c.secretariat} · ${c.title}` }), `: ${explainCandidate(c)}.`)),
+          )
+        : empty(t("No capacity offer of this kind exists yet.")),
+    );
+  } catch (error) {
+    body.dataset.loaded = "";
+    fill(body, el("p", { class: "error", text: error.message }));
+  }
+}
+
+// An inline "are you sure" for a step that cannot be undone: the first button asks, the
+// second confirms, the third keeps things as they are.
+function confirmAction({ label, question, confirm, describedBy, run }) {
+  const ask = el("button", { type: "button", class: "quiet", "aria-describedby": describedBy, text: label });
+  const box = el(
+    "div",
+    { class: "confirm", hidden: true, role: "group", "aria-label": question },
+    el("p", { text: question }),
+    el("button", { type: "button", class: "danger", "data-action": "confirm", text: confirm }),
+    el("button", { type: "button", class: "quiet", "data-action": "keep", text: t("Keep it") }),
+  );
+  ask.addEventListener("click", () => {
+    box.hidden = false;
+    ask.hidden = true;
+    box.querySelector("[data-action='confirm']").focus();
+  });
+  box.querySelector("[data-action='keep']").addEventListener("click", () => {
+    box.hidden = true;
+    ask.hidden = false;
+    ask.focus();
+  });
+  box.querySelector("[data-action='confirm']").addEventListener("click", run);
+  return [ask, box];
+}
+
+async function closeItem(path, done, errorNode) {
+  try {
+    await send("POST", path, undefined, { idempotencyKey: newIdempotencyKey() });
+    $("#mine-status").textContent = done;
+  } catch (error) {
+    errorNode.textContent = error.message;
+  }
+  await loadMine();
+}
+
+function requestItem(r, allocations, offers) {
+  const titleId = `mine-request-${r.id}`;
+  const error = el("p", { class: "error", role: "alert" });
+  const short = r.hours_proposed + r.hours_accepted < r.hours && ["open", "partially_matched"].includes(r.status);
+  const candidates = short ? el("details", { class: "candidates-box" }, el("summary", { text: t("Why is it not fully served?") }), el("div", { class: "candidates-body", "aria-live": "polite" })) : null;
+  if (candidates) candidates.addEventListener("toggle", () => candidates.open && showCandidates(candidates, r));
+  const closable = ["open", "partially_matched", "matched"].includes(r.status);
+  const [ask, box] = closable
+    ? confirmAction({
+        label: t("Cancel the request…"),
+        question: t("Cancel “{title}”? Its proposals are cancelled too.", { title: r.title }),
+        confirm: t("Yes, cancel it"),
+        describedBy: titleId,
+        run: () => closeItem(`/v1/workload-requests/${r.id}/cancel`, t("Cancelled: {title}.", { title: r.title }), error),
+      })
+    : [null, null];
+  return el(
+    "li",
+    { class: "item", "data-request": r.id, "data-status": r.status },
+    el("h4", { id: titleId }, el("a", { href: `#/requests/${r.id}`, text: r.title }), " ", el("span", { class: "tag", text: statusLabel(r.status) })),
+    el("p", { class: "hours-line", text: `${r.start_date === r.end_date ? shortDate(r.start_date) : `${shortDate(r.start_date)} – ${shortDate(r.end_date)}`} · ${hoursLine(r, r.hours)}` }),
+    allocations.length ? el("ul", { class: "plain allocations" }, allocations.map((a) => allocationLine(a, offers.get(a.offer_id)))) : el("p", { class: "help", text: t("Nothing proposed yet.") }),
+    candidates,
+    ask ? el("div", { class: "actions" }, ask, box) : null,
+    error,
+  );
+}
+
+function offerItem(o, allocations, requests) {
+  const titleId = `mine-offer-${o.id}`;
+  const error = el("p", { class: "error", role: "alert" });
+  const [ask, box] =
+    o.status === "active"
+      ? confirmAction({
+          label: t("Withdraw the offer…"),
+          question: t("Withdraw “{title}”? Its proposals are cancelled; accepted hours stay.", { title: o.title }),
+          confirm: t("Yes, withdraw it"),
+          describedBy: titleId,
+          run: () => closeItem(`/v1/capacity-offers/${o.id}/withdraw`, t("Withdrawn: {title}.", { title: o.title }), error),
+        })
+      : [null, null];
+  return el(
+    "li",
+    { class: "item", "data-offer": o.id, "data-status": o.status },
+    el("h4", { id: titleId }, el("a", { href: `#/offers/${o.id}`, text: o.title }), " ", el("span", { class: "tag", text: statusLabel(o.status) })),
+    el("p", { class: "hours-line", text: `${shortDate(o.start_date)} – ${shortDate(o.end_date)} · ${hoursLine(o, o.total_hours)}` }),
+    allocations.length ? el("ul", { class: "plain allocations" }, allocations.map((a) => allocationLine(a, requests.get(a.request_id)))) : el("p", { class: "help", text: t("Not proposed for any request yet.") }),
+    ask ? el("div", { class: "actions" }, ask, box) : null,
+    error,
+  );
+}
+
+async function loadMine() {
+  const section = $("#mine");
+  if (!me || !me.secretariat) {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  const writer = me.scopes.includes("write") || me.scopes.includes("admin");
+  document.querySelectorAll("[data-opens]").forEach((b) => (b.hidden = !writer));
+  const today = document.body.dataset.today;
+  const [requests, offers, allocations] = await Promise.all([
+    allPages("/v1/workload-requests", { secretariat: me.secretariat, from: today }),
+    allPages("/v1/capacity-offers", { secretariat: me.secretariat, from: today }),
+    allPages("/v1/allocations", { secretariat: me.secretariat }),
+  ]);
+  const live = allocations.filter((a) => a.status !== "cancelled");
+  const byRequest = groupBy(live, (a) => a.request_id);
+  const byOffer = groupBy(live, (a) => a.offer_id);
+  const ownRequests = new Set(requests.map((r) => r.id));
+  const ownOffers = new Set(offers.map((o) => o.id));
+  const [otherOffers, otherRequests] = await Promise.all([
+    fetchById("/v1/capacity-offers", requests.flatMap((r) => (byRequest.get(r.id) || []).map((a) => a.offer_id)).filter((id) => !ownOffers.has(id))),
+    fetchById("/v1/workload-requests", offers.flatMap((o) => (byOffer.get(o.id) || []).map((a) => a.request_id)).filter((id) => !ownRequests.has(id))),
+  ]);
+  const offersById = new Map([...offers, ...otherOffers].map((o) => [o.id, o]));
+  const requestsById = new Map([...requests, ...otherRequests].map((r) => [r.id, r]));
+  const shown = (list) => list.filter((x) => !["cancelled", "expired"].includes(x.status)).sort((a, b) => a.start_date.localeCompare(b.start_date) || a.title.localeCompare(b.title));
+  const focused = document.activeElement && $("#mine").contains(document.activeElement) ? document.activeElement.closest("li.item") : null;
+  const focusKey = focused ? focused.dataset.request || focused.dataset.offer : null;
+  fill(
+    $("#my-requests .body"),
+    shown(requests).length ? el("ol", { class: "items" }, shown(requests).map((r) => requestItem(r, byRequest.get(r.id) || [], offersById))) : empty(t("You have no open request.")),
+  );
+  fill(
+    $("#my-offers .body"),
+    shown(offers).length ? el("ol", { class: "items" }, shown(offers).map((o) => offerItem(o, byOffer.get(o.id) || [], requestsById))) : empty(t("You have no current offer.")),
+  );
+  if (focusKey) {
+    const back = $(`#mine [data-request="${focusKey}"] h4 a, #mine [data-offer="${focusKey}"] h4 a`);
+    if (back) back.focus();
+  }
+}
+
+// ---- ask and offer: forms that write through the API, each problem shown by its field ----
+
+let suggestions = { skills: [], places: [], meetings: [] };
+
+async function loadSuggestions() {
+  const today = document.body.dataset.today;
+  const [secretariats, meetings, requests, offers] = await Promise.all([
+    api("/v1/secretariats"),
+    allPages("/v1/meetings", { from: today, status: "scheduled" }),
+    api("/v1/workload-requests", { from: today, limit: 200 }),
+    api("/v1/capacity-offers", { from: today, limit: 200 }),
+  ]);
+  const skills = new Set([...requests.items, ...offers.items].flatMap((x) => x.skills));
+  suggestions = {
+    skills: [...skills].sort(),
+    places: [...new Set(secretariats.items.map((s) => s.duty_station).filter(Boolean))].sort(),
+    meetings: meetings.sort((a, b) => a.start_date.localeCompare(b.start_date)),
+  };
+  fill($("#place-suggestions"), suggestions.places.map((p) => el("option", { value: p })));
+}
+
+const REQUEST_FIELDS = () => [
+  { name: "title", label: t("Title"), type: "text", required: true, maxlength: 300 },
+  { name: "kind", label: t("Kind of support"), type: "select", options: [["ict", t("ICT")], ["staff", t("staff")]] },
+  { name: "skills", label: t("Skills"), type: "tags", help: t("Separate skills with commas; the ones already in use are suggested.") },
+  { name: "start_date", label: t("From"), type: "date", required: true },
+  { name: "end_date", label: t("To"), type: "date", required: true },
+  { name: "hours", label: t("Hours needed"), type: "number", required: true, min: 1 },
+  { name: "priority", label: t("Priority"), type: "select", value: "normal", options: ["low", "normal", "high", "critical"].map((p) => [p, PRIORITY_LABELS()[p]]) },
+  { name: "on_site", label: t("The work is done on site"), type: "checkbox" },
+  { name: "location", label: t("Place (UN/LOCODE, e.g. CH GVA)"), type: "place" },
+  { name: "meeting_code", label: t("Meeting"), type: "meeting" },
+  { name: "description", label: t("Description"), type: "textarea" },
+];
+
+const OFFER_FIELDS = () => [
+  { name: "title", label: t("Title"), type: "text", required: true, maxlength: 300 },
+  { name: "kind", label: t("Kind of support"), type: "select", options: [["ict", t("ICT")], ["staff", t("staff")]] },
+  { name: "skills", label: t("Skills"), type: "tags", help: t("Separate skills with commas; the ones already in use are suggested.") },
+  { name: "start_date", label: t("From"), type: "date", required: true },
+  { name: "end_date", label: t("To"), type: "date", required: true },
+  { name: "hours_per_day", label: t("Hours per day"), type: "number", required: true, min: 1, max: 12, value: 8 },
+  { name: "total_hours", label: t("Hours in all"), type: "number", required: true, min: 1 },
+  { name: "location", label: t("Place (UN/LOCODE, e.g. CH GVA)"), type: "place", required: true },
+  { name: "travel_ok", label: t("The people can travel"), type: "checkbox" },
+  { name: "description", label: t("Description"), type: "textarea" },
+];
+
+function fieldControl(prefix, f) {
+  const id = `${prefix}-${f.name}`;
+  const errorId = `${id}-error`;
+  const helpId = f.help ? `${id}-help` : null;
+  const describedBy = [helpId, errorId].filter(Boolean).join(" ");
+  const common = { id, name: f.name, required: f.required || null, "aria-describedby": describedBy };
+  let control;
+  if (f.type === "select") {
+    control = el("select", common, f.options.map(([value, label]) => el("option", { value, text: label, selected: value === f.value || null })));
+  } else if (f.type === "meeting") {
+    control = el("select", common, el("option", { value: "", text: t("none") }), suggestions.meetings.map((m) => el("option", { value: m.code, text: `${m.code} · ${shortDate(m.start_date)}` })));
+  } else if (f.type === "textarea") {
+    control = el("textarea", { ...common, rows: 3 });
+  } else if (f.type === "checkbox") {
+    control = el("input", { ...common, type: "checkbox" });
+  } else if (f.type === "place") {
+    control = el("input", { ...common, type: "text", list: "place-suggestions", autocomplete: "off", spellcheck: "false", maxlength: 6, size: 8 });
+  } else if (f.type === "tags") {
+    control = el("input", { ...common, type: "text", autocomplete: "off", spellcheck: "false" });
+  } else {
+    control = el("input", { ...common, type: f.type, min: f.min ?? null, max: f.max ?? null, maxlength: f.maxlength ?? null, value: f.value ?? null });
+  }
+  const label = el("label", { for: id, text: f.label });
+  const parts = f.type === "checkbox" ? [el("div", { class: "check" }, control, label)] : [label, control];
+  let chips = null;
+  if (f.type === "tags" && suggestions.skills.length) {
+    chips = el(
+      "div",
+      { class: "chips", role: "group", "aria-label": t("Skills in use") },
+      suggestions.skills.slice(0, 24).map((skill) =>
+        el("button", { type: "button", class: "chip", "data-skill": skill, "aria-label": t("Add the skill {skill}", { skill }), text: `+ ${skill}` }),
+      ),
+    );
+    chips.addEventListener("click", (event) => {
+      const skill = event.target.dataset && event.target.dataset.skill;
+      if (!skill) return;
+      const now = control.value.split(",").map((s) => s.trim()).filter(Boolean);
+      if (!now.includes(skill)) control.value = [...now, skill].join(", ");
+    });
+  }
+  return el(
+    "div",
+    { class: `field field-${f.type}`, "data-field": f.name },
+    parts,
+    f.help ? el("p", { id: helpId, class: "help", text: f.help }) : null,
+    chips,
+    el("p", { id: errorId, class: "error field-error" }),
+  );
+}
+
+function formBody(form, fields) {
+  const body = {};
+  for (const f of fields) {
+    const control = form.elements.namedItem(f.name);
+    if (f.type === "checkbox") body[f.name] = control.checked;
+    else if (f.type === "number") body[f.name] = control.value === "" ? null : Number(control.value);
+    else if (f.type === "tags") body[f.name] = control.value.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (f.type === "place") body[f.name] = control.value.trim().toUpperCase() || null;
+    else if (f.type === "meeting") body[f.name] = control.value || null;
+    else body[f.name] = control.value;
+  }
+  return body;
+}
+
+function showFieldErrors(form, problem, fallback) {
+  const alert = form.querySelector(".form-error");
+  const entries = (problem && problem.errors) || [];
+  const general = [];
+  for (const entry of entries) {
+    const name = String(entry.field || "").replace(/^body\.?/, "").split(".")[0];
+    const box = name && form.querySelector(`[data-field="${name}"]`);
+    if (box) {
+      box.querySelector(".field-error").textContent = entry.message;
+      box.querySelector("input, select, textarea").setAttribute("aria-invalid", "true");
+    } else general.push(entry.message);
+  }
+  alert.textContent = [fallback, ...general].join(" ");
+  const first = form.querySelector("[aria-invalid='true']");
+  if (first) first.focus();
+}
+
+function clearErrors(form) {
+  form.querySelectorAll(".field-error").forEach((p) => (p.textContent = ""));
+  form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+  form.querySelector(".form-error").textContent = "";
+}
+
+// One form for a request or an offer. The Idempotency-Key is made when the form is opened and
+// kept until the object exists, so a double click or a retry creates it once.
+function createForm({ id, title, fields, path, submitLabel, done }) {
+  const specs = fields();
+  let idempotencyKey = newIdempotencyKey();
+  const form = el(
+    "form",
+    { id, class: "create-form", "aria-labelledby": `${id}-heading` },
+    el("h3", { id: `${id}-heading`, text: title }),
+    el("p", { class: "help", text: t("Fields marked required must be filled in; the server checks everything else.") }),
+    el("div", { class: "fields" }, specs.map((f) => fieldControl(id, f))),
+    el("p", { class: "error form-error", role: "alert" }),
+    el("div", { class: "actions" }, el("button", { type: "submit", text: submitLabel }), el("button", { type: "button", class: "quiet", "data-action": "close", text: t("Close") })),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (!form.reportValidity()) return;
+    const button = form.querySelector("button[type=submit]");
+    // A second click while the first is on its way does nothing; the key covers retries.
+    if (button.disabled) return;
+    button.disabled = true;
+    const body = { ...formBody(form, specs), secretariat: me.secretariat };
+    for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
+    try {
+      const created = await send("POST", path, body, { idempotencyKey });
+      idempotencyKey = newIdempotencyKey();
+      form.reset();
+      $("#mine-status").textContent = done(created);
+      form.dataset.created = created.id;
+      await loadMine();
+    } catch (error) {
+      // The server answered: the next attempt is a new creation (only a lost answer is retried
+      // with the same key).
+      if (error instanceof Refused) {
+        idempotencyKey = newIdempotencyKey();
+        showFieldErrors(form, error.problem, error.message);
+      }
+      else form.querySelector(".form-error").textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  form.querySelector("[data-action='close']").addEventListener("click", () => closeForms());
+  return form;
+}
+
+function openForm(which) {
+  const box = $("#forms");
+  const form =
+    which === "request"
+      ? createForm({ id: "ask-form", title: t("Ask for support"), fields: REQUEST_FIELDS, path: "/v1/workload-requests", submitLabel: t("Send the request"), done: (r) => t("Requested: {title}.", { title: r.title }) })
+      : createForm({ id: "offer-form", title: t("Offer capacity"), fields: OFFER_FIELDS, path: "/v1/capacity-offers", submitLabel: t("Publish the offer"), done: (o) => t("Offered: {title}.", { title: o.title }) });
+  fill(box, form);
+  box.hidden = false;
+  document.querySelectorAll("[data-opens]").forEach((b) => b.setAttribute("aria-expanded", String(b.dataset.opens === which)));
+  form.querySelector("input, select, textarea").focus();
+}
+
+function closeForms() {
+  const box = $("#forms");
+  const opener = document.querySelector("[data-opens][aria-expanded='true']");
+  fill(box);
+  box.hidden = true;
+  document.querySelectorAll("[data-opens]").forEach((b) => b.setAttribute("aria-expanded", "false"));
+  if (opener) opener.focus();
+}
+
+// ---- the last matching run, and one panel per object with a stable address (#/requests/ID) ----
+
+const timeFormat = () => new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short" });
+
+async function loadLastRun() {
+  const { items } = await api("/v1/matching/runs", { limit: 1 });
+  const line = $("#matching-run");
+  if (!items.length) {
+    line.textContent = t("No matching has run yet.");
+    return;
+  }
+  const run = items[0];
+  const figures = run.figures || {};
+  line.dataset.status = run.status;
+  line.textContent = t("Last matching run: {when}, {status}; weight served {weight}, {added} proposals added.", {
+    when: timeFormat().format(new Date(run.finished_at || run.created_at)),
+    status: statusLabel(run.status),
+    weight: fmtNumber(figures.weight_served || 0),
+    added: fmtNumber(figures.proposals_added || 0),
+  });
+}
+
+const ROUTES = {
+  requests: { path: "/v1/workload-requests", history: true, title: N_("Workload request") },
+  offers: { path: "/v1/capacity-offers", history: true, title: N_("Capacity offer") },
+  allocations: { path: "/v1/allocations", history: true, title: N_("Allocation") },
+  meetings: { path: "/v1/meetings", history: false, title: N_("Meeting") },
+  activities: { path: "/v1/activities", history: false, title: N_("Joint activity") },
+};
+// Fields that point at another panel.
+const LINKS = { request_id: "requests", offer_id: "offers", activity_id: "activities", meeting_code: "meetings" };
+
+function valueText(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  if (Array.isArray(value)) return value.map((v) => (typeof v === "object" ? Object.values(v).join(" ") : v)).join(", ") || "–";
+  if (typeof value === "object") return Object.values(value).join(" ");
+  if (typeof value === "boolean") return value ? t("yes") : t("no");
+  return String(value);
+}
+
+function fieldRows(object) {
+  return Object.entries(object)
+    .filter(([name]) => !["id", "version", "title"].includes(name))
+    .flatMap(([name, value]) => {
+      const route = LINKS[name];
+      const shown = route && value ? el("a", { href: `#/${route}/${encodeURIComponent(value)}`, text: String(value) }) : name === "status" ? statusLabel(value) : valueText(value);
+      return [el("dt", { text: words(name) }), el("dd", {}, shown)];
+    });
+}
+
+async function showDetail() {
+  const panel = $("#detail");
+  const match = /^#\/(requests|offers|allocations|meetings|activities)\/(.+)$/.exec(window.location.hash);
+  if (!match || !apiKey()) {
+    panel.hidden = true;
+    return;
+  }
+  const [, kind, rawId] = match;
+  const route = ROUTES[kind];
+  const id = decodeURIComponent(rawId);
+  panel.hidden = false;
+  const body = panel.querySelector(".body");
+  fill(body, el("p", { class: "help", text: t("Loading…") }));
+  try {
+    const [object, history, allocations] = await Promise.all([
+      api(`${route.path}/${encodeURIComponent(id)}`),
+      route.history ? api(`${route.path}/${encodeURIComponent(id)}/history`, { limit: 50 }) : null,
+      kind === "requests" || kind === "offers" ? allPages("/v1/allocations", { [kind === "requests" ? "request_id" : "offer_id"]: id }) : null,
+    ]);
+    $("#detail-title").textContent = `${t(route.title)}: ${object.title || object.code || object.id}`;
+    fill(
+      body,
+      el("dl", { class: "facts detail-facts" }, fieldRows(object)),
+      allocations
+        ? [
+            el("h3", { text: t("Allocations") }),
+            allocations.length
+              ? el("ul", { class: "plain" }, allocations.map((a) => el("li", {}, el("a", { href: `#/allocations/${a.id}`, text: `${fmtHours(a.hours)} · ${statusLabel(a.status)}${a.travel ? ` · ${t("on site, after travel")}` : ""}` }))))
+              : empty(t("Nothing proposed yet.")),
+          ]
+        : null,
+      history
+        ? [
+            el("h3", { text: t("History") }),
+            history.items.length
+              ? el(
+                  "ol",
+                  { class: "plain history" },
+                  history.items.map((h) =>
+                    el("li", {}, el("time", { datetime: h.at, text: timeFormat().format(new Date(h.at)) }), ` · ${h.actor || "–"} · ${statusLabel(h.action)}${h.reason ? ` — ${h.reason}` : ""}`),
+                  ),
+                )
+              : empty(t("No change recorded yet.")),
+          ]
+        : null,
+    );
+  } catch (error) {
+    $("#detail-title").textContent = t(route.title);
+    fill(body, el("p", { class: "error", text: error.message }));
+  }
+  panel.focus();
+}
+
 // ---- live: follow the change feed, so proposals and decisions made elsewhere appear ----
 
 async function feedEnd() {
@@ -1080,7 +1641,7 @@ async function poll() {
     else {
       const data = await api("/v1/changes", { after: feedCursor, limit: 1000, types: "allocation,workload_request,capacity_offer" });
       feedCursor = data.next_cursor;
-      if (data.items.length) await loadMyDecisions();
+      if (data.items.length) await Promise.all([loadMyDecisions(), loadMine(), loadLastRun()]);
     }
     $("#main").dataset.live = "following";
   } catch (error) {
@@ -1105,6 +1666,13 @@ function stopFollowing() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#key-form").addEventListener("submit", onKeySubmit);
+  document.querySelectorAll("[data-opens]").forEach((b) => b.addEventListener("click", () => openForm(b.dataset.opens)));
+  window.addEventListener("hashchange", showDetail);
+  $("#detail-close").addEventListener("click", () => {
+    history.pushState(null, "", window.location.pathname + window.location.search);
+    showDetail();
+    $("#board").focus();
+  });
   $("#filters").addEventListener("submit", refresh);
   $("#forget-key").addEventListener("click", forgetKey);
   if (apiKey()) showBoard();
