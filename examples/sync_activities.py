@@ -72,6 +72,9 @@ def full_copy(client: httpx.Client) -> dict[str, Any]:
         response.raise_for_status()
         page = response.json()
         for activity in page["items"]:
+            # Kept as the change feed shows it: species_resolved is derived from the taxon
+            # registers when an activity is read, and the feed carries stored fields only.
+            activity.pop("species_resolved", None)
             activities[activity["id"]] = activity
         if not page["next_cursor"]:
             return activities

@@ -152,6 +152,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_taxon_discrepancy")),
     )
     op.create_index("ix_taxon_discrepancy_kind", "taxon_discrepancy", ["kind", "id"], unique=False)
+    op.create_index(
+        "ix_taxon_discrepancy_name_keys",
+        "taxon_discrepancy",
+        ["name_keys"],
+        unique=False,
+        postgresql_using="gin",
+    )
     op.create_table(
         "taxon_register",
         sa.Column("convention", sa.String(length=16), nullable=False),
@@ -214,6 +221,7 @@ def downgrade() -> None:
     op.drop_index("ix_taxon_listing_concept", table_name="taxon_listing")
     op.drop_table("taxon_listing")
     op.drop_table("taxon_register")
+    op.drop_index("ix_taxon_discrepancy_name_keys", table_name="taxon_discrepancy")
     op.drop_index("ix_taxon_discrepancy_kind", table_name="taxon_discrepancy")
     op.drop_table("taxon_discrepancy")
     op.drop_index(
