@@ -198,7 +198,11 @@ def live_api(
 
 @pytest.fixture
 def worker(process_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real worker process (`python -m services.worker`) for this run's queue."""
-    proc = start_process("services.worker", process_env, tmp_path / "worker.log")
+    """The real worker process (`python -m services.worker`) for this run's queue, once it has
+    started (on a loaded machine its imports alone took over 10 s)."""
+    log = tmp_path / "worker.log"
+    proc = start_process("services.worker", process_env, log)
+    started = wait_for(lambda: proc.poll() is not None or "worker started" in log.read_text(), 120)
+    assert started and proc.poll() is None, log.read_text()[-3000:]
     yield proc
     stop_process(proc)

@@ -184,6 +184,8 @@ def _responses(operation: dict[str, Any], path: str, calls: frozenset[str]) -> N
     for status, response in responses.items():
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = REQUEST_ID
+        if path.startswith("/v1/"):
+            headers.setdefault("RateLimit-Policy", RATE_LIMIT_POLICY)
         if sends_etag and (status.startswith("2") or status == "304"):
             headers["ETag"] = {**ETAG, "required": status in {"200", "201", "304"}}
         if status == "201" and sends_etag:

@@ -90,7 +90,8 @@ async def open_workbench(context: BrowserContext, base: str, raw_key: str, lang:
         "() => ['ready', 'error'].includes(document.querySelector('#main').dataset.state)",
         timeout=30_000,
     )
-    assert await page.locator("#main").get_attribute("data-state") == "ready", errors
+    status = await page.locator("#status").inner_text()
+    assert await page.locator("#main").get_attribute("data-state") == "ready", (status, errors)
     page.set_default_timeout(SHOWS_WITHIN_MS)
     return page
 

@@ -310,7 +310,7 @@ async function refresh(event) {
     if (f.from && f.to && f.to < f.from) throw new Error(t("the range ends before it starts."));
     const today = document.body.dataset.today;
     const support = { from: f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
-    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions] = await Promise.all([
+    const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions, , , , , discrepancyCounts, discrepancies] = await Promise.all([
       api("/v1/stats/workload", support),
       api("/v1/stats/exchange", support),
       api("/v1/stats/capacity", support),
@@ -323,8 +323,6 @@ async function refresh(event) {
       loadMine(),
       loadSuggestions(),
       loadLastRun(),
-    ]);
-    const [discrepancyCounts, discrepancies] = await Promise.all([
       api("/v1/listings/discrepancies/counts"),
       api("/v1/listings/discrepancies", { limit: 6 }),
     ]);
