@@ -26,7 +26,7 @@ log = logging.getLogger("tandem.access")
 MAX_BODY_BYTES = 1024 * 1024
 # Bulk sync routes (`POST /v1/<collection>:batch-upsert`) take up to 5 MiB from a key with the
 # `write` scope; no other route or key does.
-LARGE_BODY_SUFFIX = ":batch-upsert"
+LARGE_BODY_SUFFIXES = (":batch-upsert", "/taxa:import")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Probes and metrics are answered even when the process is past its concurrency limit.
 _UNSHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -116,7 +116,7 @@ class EdgeMiddleware:
 
     def body_limit(self, path: str, may_write: bool) -> int:
         """The largest body a request to `path` may carry."""
-        if may_write and path.endswith(LARGE_BODY_SUFFIX):
+        if may_write and path.endswith(LARGE_BODY_SUFFIXES):
             return max(self.max_body, BATCH_MAX_BODY_BYTES)
         return self.max_body
 

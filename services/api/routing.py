@@ -37,7 +37,7 @@ _DESCRIPTIONS = {
     404: "No such object",
     409: "Conflicts with the current state",
     412: "If-Match names a stale version",
-    413: "Request body over 1 MiB",
+    413: "Request body over 1 MiB (5 MiB for batch upserts and taxa imports, with a write key)",
     422: "Invalid fields (one entry per field)",
 }
 
