@@ -263,6 +263,24 @@ async def _check_discrepancies(page: Page, counts: Any) -> None:
     assert shown == {kind: whole(n) for kind, n in counts["counts"].items()}
 
 
+async def _check_shortfall(page: Page, shortfall: Any) -> None:
+    # The demo's upcoming meetings are expected to need more than is offered for them.
+    assert shortfall["total_shortfall"] > 0
+    summary = await page.locator("#shortfall-summary").text_content() or ""
+    for meeting in shortfall["meetings"]:
+        assert meeting["code"] in summary
+    assert f"{whole(shortfall['total_shortfall'])} h" in summary
+    by_skill: dict[str, float] = {}
+    for row in shortfall["items"]:
+        key = f"{row['skill']} ({row['kind']})"
+        by_skill[key] = by_skill.get(key, 0) + row["shortfall"]
+    worst = max(by_skill, key=lambda k: by_skill[k])
+    first = page.locator("#shortfall-table tbody tr").first
+    cells = [(await c.text_content() or "").strip() for c in await first.locator("th, td").all()]
+    assert cells[0] == worst
+    assert cells[3] == f"{whole(by_skill[worst])} h"
+
+
 async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     live_api: str, demo_data: dict[str, str], browser: Browser, tmp_path: Path
 ) -> None:
@@ -303,6 +321,7 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     await _check_activities(page, activities)
     await _check_capacity_and_skills(page, capacity, unmet)
     await _check_discrepancies(page, api.get("/v1/listings/discrepancies/counts"))
+    await _check_shortfall(page, api.get("/v1/forecast/shortfall", **{"from": str(today)}))
     for name in (
         "Hours asked by CITES per week: requested, proposed and accepted",
         "Accepted hours each secretariat gave and received",

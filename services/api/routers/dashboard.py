@@ -57,6 +57,7 @@ PANELS = [
     Panel("capacity", "Capacity offered and used"),
     Panel("unmet-skills", "Skills most missing"),
     Panel("discrepancies", "Appendices and names: where the conventions differ"),
+    Panel("shortfall", "Expected shortfall around the next meetings", wide=True),
 ]
 
 # What the weekly chart shows when the page opens: the recent past and the coming months.

@@ -324,9 +324,10 @@ async function refresh(event) {
       loadSuggestions(),
       loadLastRun(),
     ]);
-    const [discrepancyCounts, discrepancies] = await Promise.all([
+    const [discrepancyCounts, discrepancies, shortfall] = await Promise.all([
       api("/v1/listings/discrepancies/counts"),
       api("/v1/listings/discrepancies", { limit: 6 }),
+      api("/v1/forecast/shortfall", { from: today, secretariat: f.secretariat }),
     ]);
     const next = nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
@@ -339,6 +340,7 @@ async function refresh(event) {
     renderCapacity(capacity);
     renderUnmetSkills(unmet);
     renderDiscrepancies(discrepancyCounts, discrepancies.items);
+    renderShortfall(shortfall);
     $("#status").textContent = t("Updated at {time}", { time: new Date().toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" }) });
     main.dataset.state = "ready";
   } catch (error) {
@@ -858,6 +860,45 @@ function renderDiscrepancies(counts, examples) {
         ]
       : empty("No taxon register has been imported yet (tandem taxa import)."),
   );
+}
+
+// The forecast's expected shortfall over the next 26 weeks, by skill, with the meetings it
+// comes from: the skills to find people for before those meetings.
+function renderShortfall(result) {
+  const body = $("#shortfall .body");
+  const bySkill = new Map();
+  for (const row of result.items) {
+    const key = `${row.kind}:${row.skill}`;
+    const entry = bySkill.get(key) || { kind: row.kind, skill: row.skill, expected: 0, covered: 0, shortfall: 0, meetings: new Set() };
+    entry.expected += row.expected;
+    entry.covered += row.offered + row.accepted;
+    entry.shortfall += row.shortfall;
+    row.meetings.forEach((code) => entry.meetings.add(code));
+    bySkill.set(key, entry);
+  }
+  const rows = [...bySkill.values()].filter((e) => e.shortfall >= 0.5).sort((a, b) => b.shortfall - a.shortfall).slice(0, 8);
+  if (!result.meetings.length) {
+    fill(body, empty(t("No meeting is scheduled in the next 26 weeks.")));
+    return;
+  }
+  fill(body, [
+    el("p", {
+      id: "shortfall-summary",
+      text: t("{expected} expected around {meetings}; {shortfall} not yet covered by what is offered or accepted.", {
+        expected: fmtHours(Math.round(result.total_expected)),
+        meetings: result.meetings.map((m) => m.code).join(", "),
+        shortfall: fmtHours(Math.round(result.total_shortfall)),
+      }),
+    }),
+    rows.length
+      ? table(
+          t("Expected shortfall by skill"),
+          [{ label: t("Skill"), header: true }, { label: t("Expected"), num: true }, { label: t("Offered or accepted"), num: true }, { label: t("Shortfall"), num: true }, { label: t("Meetings") }],
+          rows.map((e) => [`${e.skill} (${e.kind})`, fmtHours(Math.round(e.expected)), fmtHours(Math.round(e.covered)), fmtHours(Math.round(e.shortfall)), [...e.meetings].join(", ")]),
+          { id: "shortfall-table" },
+        )
+      : empty(t("What is offered covers what these meetings are expected to need.")),
+  ]);
 }
 
 // ---- the workbench: who the key is, and what waits for its secretariat's decision ----
