@@ -32,7 +32,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud, queue
+from shared import queue
+from shared.db import crud
 from shared.db.integrity import conflict_for
 from shared.errors import AppError, Conflict, PayloadTooLarge, Unprocessable
 from shared.policy import Principal

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud, demo_history
+from shared import demo_history
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
 from shared.allocations.proposals import ProposalIn, apply_proposals
 from shared.calendars import service as calendars
+from shared.db import crud
 from shared.forecast import service as forecast
 from shared.matching import repository as matching
 from shared.meetings import service as meetings

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared.db import crud
 from shared.feed import repository
 from shared.pagination import decode_cursor, encode_cursor
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, crud, events
+from shared import changes, events
 from shared.activities import repository
 from shared.activities.schemas import ActivityWrite
+from shared.db import crud
 from shared.errors import Forbidden, NotFound
 from shared.meetings import service as meetings
 from shared.models import Activity

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from shared import crud
+from shared.db import crud
 from shared.errors import NotFound
 from shared.models import (
     Allocation,

@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, crud, events, history
+from shared import changes, events, history
 from shared.allocations import figures, rules
 from shared.allocations import repository as repo
 from shared.allocations.repository import ALLOCATIONS
 from shared.calendars import service as calendars
+from shared.db import crud
 from shared.errors import Conflict, NotFound
 from shared.matching.triggers import trigger
 from shared.models import Allocation, CapacityOffer, WorkloadRequest

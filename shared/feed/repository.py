@@ -57,7 +57,7 @@ async def deferred(session: AsyncSession) -> AsyncIterator[None]:
     kept and written when it ends, each kind in one statement in the order they were made
     (a matching run writes hundreds: one round trip per kind instead of one per row).
 
-    Objects changed through the shared write path (shared/crud.py) are flushed at its end
+    Objects changed through the shared write path (shared/db/crud.py) are flushed at its end
     too, all together. Nothing inside the block may read them back; a block that raises
     writes nothing.
     """

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared.db import crud
 from shared.models import Activity, Meeting
 from shared.pagination import keyset_page
 

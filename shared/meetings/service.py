@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared.db import crud
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.meetings import repository
 from shared.meetings.schemas import MeetingWrite

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared.db import crud
 from shared.errors import NotFound
 from shared.models import CapacityOffer
 from shared.pagination import keyset_page, split_page

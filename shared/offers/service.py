@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud, history
+from shared import history
 from shared.allocations import figures, rules
 from shared.allocations import repository as allocations
 from shared.allocations.service import drop
+from shared.db import crud
 from shared.errors import Conflict
 from shared.matching.triggers import trigger
 from shared.models import CapacityOffer

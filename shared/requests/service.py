@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud, events, history
+from shared import events, history
 from shared.activities import service as activities
 from shared.allocations import figures, rules
 from shared.allocations import repository as allocations
 from shared.allocations.service import cancel_as_consequence, drop
+from shared.db import crud
 from shared.errors import Conflict, Unprocessable
 from shared.matching.triggers import trigger
 from shared.meetings.service import ensure_codes_exist

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared.db import crud
 from shared.errors import Conflict, Unprocessable
 from shared.secretariats import repository
 from shared.secretariats.schemas import SecretariatCreate, SecretariatRead

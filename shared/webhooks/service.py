@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import crud
+from shared.db import crud
 from shared.errors import NotFound, Unprocessable
 from shared.models import WebhookSubscription
 from shared.pagination import decode_cursor, encode_cursor, split_page
