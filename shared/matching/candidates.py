@@ -20,13 +20,13 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.allocations import repository as allocations
 from shared.calendars import days as calendar_days
 from shared.calendars import service as calendars
 from shared.config import get_settings
 from shared.errors import NotFound
 from shared.matching import engine, repository
 from shared.matching.snapshot import offer_in, request_in
+from shared.support.allocations import repository as allocations
 
 OFFER_WITHDRAWN = "offer_withdrawn"
 NO_CAPACITY_LEFT = "no_capacity_left"

@@ -12,15 +12,15 @@ from services.api.auth import ApproveKey, ReadKey
 from services.api.conventions import expected_version, idempotent, object_response
 from services.api.deps import SessionDep, SettingsDep
 from services.api.routing import Cursor, Limit, page_response, problems
-from shared.allocations import repository, service
-from shared.allocations.schemas import (
+from shared.schemas import Page
+from shared.support.allocations import repository, service
+from shared.support.allocations.schemas import (
     AcceptBody,
     AllocationRead,
     AllocationStatus,
     HistoryEntryRead,
     ReasonBody,
 )
-from shared.schemas import Page
 from shared.types import SecretariatCode
 
 router = APIRouter(prefix="/allocations", tags=["allocations"])

@@ -19,14 +19,14 @@ from shared.activities.schemas import ActivityWrite
 from shared.errors import AppError
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
-from shared.offers import service as capacity_offers
-from shared.offers.repository import OFFERS
-from shared.offers.schemas import CapacityOfferWrite
 from shared.policy import reference_owner
-from shared.requests import service as workload_requests
-from shared.requests.repository import REQUESTS
-from shared.requests.schemas import WorkloadRequestWrite
 from shared.schemas import InputModel
+from shared.support.offers import service as capacity_offers
+from shared.support.offers.repository import OFFERS
+from shared.support.offers.schemas import CapacityOfferWrite
+from shared.support.requests import service as workload_requests
+from shared.support.requests.repository import REQUESTS
+from shared.support.requests.schemas import WorkloadRequestWrite
 from shared.types import ExternalRef
 
 router = APIRouter(tags=["bulk sync"])

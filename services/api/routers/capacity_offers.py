@@ -21,17 +21,17 @@ from services.api.routing import (
     page_response,
     problems,
 )
-from shared.allocations.schemas import HistoryEntryRead
-from shared.offers import repository, service
-from shared.offers.schemas import (
+from shared.policy import reference_owner
+from shared.schemas import Page
+from shared.support.allocations.schemas import HistoryEntryRead
+from shared.support.offers import repository, service
+from shared.support.offers.schemas import (
     CapacityOfferRead,
     CapacityOfferUpdate,
     CapacityOfferWrite,
     OfferStatus,
 )
-from shared.policy import reference_owner
-from shared.requests.schemas import CancelBody, Kind
-from shared.schemas import Page
+from shared.support.requests.schemas import CancelBody, Kind
 from shared.types import Day, SecretariatCode, Skill, Timestamp
 
 router = APIRouter(prefix="/capacity-offers", tags=["capacity offers"])

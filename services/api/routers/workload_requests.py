@@ -24,11 +24,12 @@ from services.api.routing import (
     page_response,
     problems,
 )
-from shared.allocations.schemas import HistoryEntryRead
 from shared.matching import candidates
 from shared.policy import reference_owner
-from shared.requests import repository, service
-from shared.requests.schemas import (
+from shared.schemas import Page
+from shared.support.allocations.schemas import HistoryEntryRead
+from shared.support.requests import repository, service
+from shared.support.requests.schemas import (
     CancelBody,
     Kind,
     RequestStatus,
@@ -36,7 +37,6 @@ from shared.requests.schemas import (
     WorkloadRequestUpdate,
     WorkloadRequestWrite,
 )
-from shared.schemas import Page
 from shared.types import Day, MeetingCode, SecretariatCode, Skill, Timestamp
 
 CandidateReason = Literal[

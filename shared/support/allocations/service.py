@@ -17,17 +17,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, events, history
-from shared.allocations import figures, rules
-from shared.allocations import repository as repo
-from shared.allocations.repository import ALLOCATIONS
 from shared.calendars import service as calendars
 from shared.db import crud
 from shared.errors import Conflict, NotFound
 from shared.matching.triggers import trigger
 from shared.models import Allocation, CapacityOffer, WorkloadRequest
-from shared.offers import repository as offers
 from shared.policy import Principal, require_own_secretariat, require_secretariat
-from shared.requests import repository as requests
+from shared.support import figures, rules
+from shared.support.allocations import repository as repo
+from shared.support.allocations.repository import ALLOCATIONS
+from shared.support.offers import repository as offers
+from shared.support.requests import repository as requests
 
 
 async def get(session: AsyncSession, allocation_id: uuid.UUID) -> dict[str, Any]:

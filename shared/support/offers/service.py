@@ -11,20 +11,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import history
-from shared.allocations import figures, rules
-from shared.allocations import repository as allocations
-from shared.allocations.service import drop
 from shared.db import crud
 from shared.errors import Conflict
 from shared.matching.triggers import trigger
 from shared.models import CapacityOffer
-from shared.offers import repository as repo
-from shared.offers.repository import OFFERS
-from shared.offers.schemas import CapacityOfferWrite
 from shared.policy import Principal, require_own_secretariat
-from shared.requests import repository as requests
 from shared.schemas import validate_document
 from shared.secretariats.service import ensure_exist
+from shared.support import figures, rules
+from shared.support.allocations import repository as allocations
+from shared.support.allocations.service import drop
+from shared.support.offers import repository as repo
+from shared.support.offers.repository import OFFERS
+from shared.support.offers.schemas import CapacityOfferWrite
+from shared.support.requests import repository as requests
 
 
 def _writable(o: CapacityOffer) -> dict[str, Any]:

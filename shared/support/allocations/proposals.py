@@ -18,14 +18,14 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, events, history
-from shared.allocations import figures, rules
-from shared.allocations import repository as repo
-from shared.allocations.repository import Pair
-from shared.allocations.service import drop
 from shared.errors import Conflict
 from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
-from shared.offers import repository as offers
-from shared.requests import repository as requests
+from shared.support import figures, rules
+from shared.support.allocations import repository as repo
+from shared.support.allocations.repository import Pair
+from shared.support.allocations.service import drop
+from shared.support.offers import repository as offers
+from shared.support.requests import repository as requests
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,21 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import events, history
 from shared.activities import service as activities
-from shared.allocations import figures, rules
-from shared.allocations import repository as allocations
-from shared.allocations.service import cancel_as_consequence, drop
 from shared.db import crud
 from shared.errors import Conflict, Unprocessable
 from shared.matching.triggers import trigger
 from shared.meetings.service import ensure_codes_exist
 from shared.models import WorkloadRequest
-from shared.offers import repository as offers
 from shared.policy import Principal, require_own_secretariat
-from shared.requests import repository as repo
-from shared.requests.repository import REQUESTS
-from shared.requests.schemas import WorkloadRequestWrite
 from shared.schemas import validate_document
 from shared.secretariats.service import ensure_exist
+from shared.support import figures, rules
+from shared.support.allocations import repository as allocations
+from shared.support.allocations.service import cancel_as_consequence, drop
+from shared.support.offers import repository as offers
+from shared.support.requests import repository as repo
+from shared.support.requests.repository import REQUESTS
+from shared.support.requests.schemas import WorkloadRequestWrite
 
 CLOSED = ("cancelled", "expired")
 
