@@ -83,7 +83,7 @@ async def check_fits(
     allocation: Allocation,
     offer: CapacityOffer,
     request: WorkloadRequest,
-    working_weekdays: frozenset[int] = rules.WORKING_WEEKDAYS,
+    working_weekdays: frozenset[int] = rules.WORKING_DAYS,
 ) -> None:
     """Conflict naming the first rule or limit of matching.md that accepting `allocation`
     would break, given every accepted allocation (call with the offer and request locked)."""
@@ -91,8 +91,9 @@ async def check_fits(
         raise _limit(f"Capacity offer {offer.id} was withdrawn.", "offer_active")
     if request.status in ("cancelled", "expired"):
         raise _limit(f"Workload request {request.id} is {request.status}.", "request_open")
-    why = rules.ineligibility(request, offer)
-    if why is None and rules.is_travel(request, offer) != allocation.travel:
+    r, o = rules.request_terms(request), rules.offer_terms(offer)
+    why = rules.why_not(r, o)
+    if why is None and rules.is_travel(r, o) != allocation.travel:
         why = "the place of the work changed since the proposal"
     if why is not None:
         raise _limit(f"The pair is no longer eligible: {why}.", "eligibility")
@@ -108,7 +109,7 @@ async def check_fits(
         )
         for by_day in off.values():
             closed.update(by_day)
-    outside = rules.outside_windows(request, offer, days, working_weekdays, closed)
+    outside = rules.outside_windows(r, o, days, working_weekdays, closed)
     if outside:
         listed = ", ".join(d.isoformat() for d in outside)
         raise _limit(
@@ -186,7 +187,7 @@ async def accept(
     allocation_id: uuid.UUID,
     reason: str | None,
     expected_version: int | None,
-    working_weekdays: frozenset[int] = rules.WORKING_WEEKDAYS,
+    working_weekdays: frozenset[int] = rules.WORKING_DAYS,
 ) -> Allocation:
     """Accept a proposal for the offering secretariat, if it still fits every limit."""
     allocation, offer, request = await _lock_pair(session, allocation_id)

@@ -117,11 +117,12 @@ async def _check_accepted(
             f"the window would no longer cover the accepted day {outside[0].isoformat()}",
             field="start_date" if outside[0] < changed.start_date else "end_date",
         )
+    after = rules.offer_terms(changed)
     request_rows = await requests.by_ids(session, {a.request_id for a in accepted})
     for a in accepted:
-        request = request_rows[a.request_id]
-        why = rules.ineligibility(request, changed)
-        if why is None and rules.is_travel(request, changed) != a.travel:
+        terms = rules.request_terms(request_rows[a.request_id])
+        why = rules.why_not(terms, after)
+        if why is None and rules.is_travel(terms, after) != a.travel:
             why = "the travel the allocation was agreed with would change"
         if why is not None:
             raise _conflict(f"allocation {a.id}: {why}", allocation_id=str(a.id))

@@ -125,11 +125,12 @@ async def _check_accepted(
             type_slug="conflicts-with-accepted",
             field="hours",
         )
+    after = rules.request_terms(changed)
     offer_rows = await offers.by_ids(session, {a.offer_id for a in accepted})
     for a in accepted:
-        offer = offer_rows[a.offer_id]
-        why = rules.ineligibility(changed, offer)
-        if why is None and rules.is_travel(changed, offer) != a.travel:
+        terms = rules.offer_terms(offer_rows[a.offer_id])
+        why = rules.why_not(after, terms)
+        if why is None and rules.is_travel(after, terms) != a.travel:
             why = "the travel the accepted allocation was agreed with would change"
         outside = [d.day for d in a.days if not changed.start_date <= d.day <= changed.end_date]
         if outside:
