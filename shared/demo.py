@@ -22,10 +22,8 @@ from shared.models import Allocation, MatchingRun, Meeting
 from shared.policy import Principal
 from shared.support.allocations.proposals import ProposalIn, apply_proposals
 from shared.support.offers import service as offers
-from shared.support.offers.repository import OFFERS
 from shared.support.offers.schemas import CapacityOfferWrite
 from shared.support.requests import service as requests
-from shared.support.requests.repository import REQUESTS
 from shared.support.requests.schemas import WorkloadRequestWrite
 from shared.taxa import demo as taxa_demo
 
@@ -360,7 +358,7 @@ async def _seed_support(
     for i, raw in enumerate(asks):
         ref = f"workload-request-{i}"
         found = await crud.find_by_external_ref(
-            session, REQUESTS, raw["secretariat"], DEMO_SOURCE, ref
+            session, requests.REQUESTS, raw["secretariat"], DEMO_SOURCE, ref
         )
         if found is None:
             data = WorkloadRequestWrite.model_validate(
@@ -372,7 +370,7 @@ async def _seed_support(
     for i, raw in enumerate(gives):
         ref = f"capacity-offer-{i}"
         offer = await crud.find_by_external_ref(
-            session, OFFERS, raw["secretariat"], DEMO_SOURCE, ref
+            session, offers.OFFERS, raw["secretariat"], DEMO_SOURCE, ref
         )
         if offer is None:
             data_o = CapacityOfferWrite.model_validate(

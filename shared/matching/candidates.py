@@ -27,7 +27,7 @@ from shared.errors import NotFound
 from shared.matching import engine, repository
 from shared.matching.snapshot import offer_in, request_in
 from shared.support import rules
-from shared.support.allocations import repository as allocations
+from shared.support.allocations import service as allocations
 
 OFFER_WITHDRAWN = "offer_withdrawn"
 NO_CAPACITY_LEFT = "no_capacity_left"

@@ -12,7 +12,7 @@ from shared.calendars import service as calendars
 from shared.matching import repository
 from shared.matching.engine import PRIORITY_WEIGHTS, OfferIn, Problem, RequestIn
 from shared.models import CapacityOffer, WorkloadRequest
-from shared.support.allocations import repository as allocations
+from shared.support.allocations import service as allocations
 from shared.support.rules import normalise_skills
 
 CLOSED_REQUEST_STATUSES = ("cancelled", "expired", "fulfilled")

@@ -8,9 +8,9 @@ rule a pair breaks with them, and the support services re-check a pair against t
 with them (`request_terms`, `offer_terms`) when an allocation is accepted, a request or an
 offer changes, or a run's proposals are written.
 
-Skill tags and places compare trimmed and case-insensitively (matching.md); what is
-written is already trimmed and in one case (the schemas' skill tags and UN/LOCODEs), so
-rows and the engine's data give the same answer. An on-site request with no place matches
+Skill tags compare trimmed and case-insensitively (matching.md), and so do places; what
+is written is already trimmed and in one case (the schemas' skill tags and UN/LOCODEs), so
+no stored pair's answer depends on it. An on-site request with no place matches
 no offer's place (only travel).
 """
 

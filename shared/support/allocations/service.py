@@ -29,6 +29,16 @@ from shared.support.allocations.repository import ALLOCATIONS
 from shared.support.offers import repository as offers
 from shared.support.requests import repository as requests
 
+# Outside this package the repository is reached through the service only (pyproject's
+# import-linter contracts): the one row-to-API mapping, and what a matching run's snapshot
+# and a candidates explanation read of the allocations.
+to_api = repo.to_api
+accepted_by_request = repo.accepted_by_request
+accepted_by_offer = repo.accepted_by_offer
+accepted_by_offer_day = repo.accepted_by_offer_day
+banned_pairs = repo.banned_pairs
+current_proposals = repo.current_proposals
+
 
 async def get(session: AsyncSession, allocation_id: uuid.UUID) -> dict[str, Any]:
     """One allocation with its day-by-day schedule, or NotFound."""

@@ -236,6 +236,11 @@ async def withdraw(
     return offer
 
 
+# Outside this package the repository is reached through the service only: the one
+# row-to-API mapping.
+to_api = repo.to_api
+
+
 async def get(session: AsyncSession, offer_id: uuid.UUID) -> dict[str, Any]:
     """One offer as the API shows it, or NotFound."""
     return repo.to_api(await repo.get(session, offer_id))

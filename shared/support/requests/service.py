@@ -284,6 +284,11 @@ async def expire_overdue(session: AsyncSession, now: date | None = None) -> list
     return expired
 
 
+# Outside this package the repository is reached through the service only: the one
+# row-to-API mapping.
+to_api = repo.to_api
+
+
 async def get(session: AsyncSession, request_id: uuid.UUID) -> dict[str, Any]:
     """One request as the API shows it, or NotFound."""
     return repo.to_api(await repo.get(session, request_id))
