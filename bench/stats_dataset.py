@@ -28,7 +28,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.allocations.rules import request_status
+from shared.support.rules import request_status
 
 ICT_SKILLS = [
     "av-streaming",

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import demo_history
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
-from shared.allocations.proposals import ProposalIn, apply_proposals
 from shared.calendars import service as calendars
 from shared.db import crud
 from shared.forecast import service as forecast
@@ -20,13 +19,12 @@ from shared.matching import repository as matching
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
 from shared.models import Allocation, MatchingRun, Meeting
-from shared.offers import service as offers
-from shared.offers.repository import OFFERS
-from shared.offers.schemas import CapacityOfferWrite
 from shared.policy import Principal
-from shared.requests import service as requests
-from shared.requests.repository import REQUESTS
-from shared.requests.schemas import WorkloadRequestWrite
+from shared.support.allocations.proposals import ProposalIn, apply_proposals
+from shared.support.offers import service as offers
+from shared.support.offers.schemas import CapacityOfferWrite
+from shared.support.requests import service as requests
+from shared.support.requests.schemas import WorkloadRequestWrite
 from shared.taxa import demo as taxa_demo
 
 DEMO_SOURCE = "tandem-demo"
@@ -360,7 +358,7 @@ async def _seed_support(
     for i, raw in enumerate(asks):
         ref = f"workload-request-{i}"
         found = await crud.find_by_external_ref(
-            session, REQUESTS, raw["secretariat"], DEMO_SOURCE, ref
+            session, requests.REQUESTS, raw["secretariat"], DEMO_SOURCE, ref
         )
         if found is None:
             data = WorkloadRequestWrite.model_validate(
@@ -372,7 +370,7 @@ async def _seed_support(
     for i, raw in enumerate(gives):
         ref = f"capacity-offer-{i}"
         offer = await crud.find_by_external_ref(
-            session, OFFERS, raw["secretariat"], DEMO_SOURCE, ref
+            session, offers.OFFERS, raw["secretariat"], DEMO_SOURCE, ref
         )
         if offer is None:
             data_o = CapacityOfferWrite.model_validate(

@@ -31,13 +31,13 @@ from fastapi.routing import APIRoute
 from services.api.routers.changes import ChangeOp, ChangeType
 from services.api.routers.workload_requests import CandidateReason
 from shared.activities.schemas import ActivityStatus, Theme
-from shared.allocations.schemas import AllocationStatus
 from shared.batch import Outcome
 from shared.keys.schemas import Scope
 from shared.meetings.schemas import MeetingStatus
-from shared.offers.schemas import OfferStatus
-from shared.requests.schemas import Kind, Priority, RequestStatus
 from shared.stats.schemas import HelperStatus, SupportMode
+from shared.support.allocations.schemas import AllocationStatus
+from shared.support.offers.schemas import OfferStatus
+from shared.support.requests.schemas import Kind, Priority, RequestStatus
 from shared.types import LINE_PATTERN
 from shared.webhooks.schemas import AttemptOutcome, DeliveryStatus, EventType
 

@@ -1,7 +1,6 @@
 """Matching of workload requests to capacity offers."""
 
 from shared.matching.engine import (
-    DAYS_OFF,
     PRIORITY_WEIGHTS,
     Allocation,
     Candidate,
@@ -9,14 +8,17 @@ from shared.matching.engine import (
     Problem,
     RequestIn,
     Result,
-    blocked_days,
     eligibility,
     eligible_pairs,
     explain,
+    solve,
+)
+from shared.support.rules import (
+    DAYS_OFF,
+    blocked_days,
     is_travel,
     missing_skills,
     normalise_skills,
-    solve,
     usable_days,
 )
 

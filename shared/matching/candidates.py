@@ -20,13 +20,14 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.allocations import repository as allocations
 from shared.calendars import days as calendar_days
 from shared.calendars import service as calendars
 from shared.config import get_settings
 from shared.errors import NotFound
 from shared.matching import engine, repository
 from shared.matching.snapshot import offer_in, request_in
+from shared.support import rules
+from shared.support.allocations import service as allocations
 
 OFFER_WITHDRAWN = "offer_withdrawn"
 NO_CAPACITY_LEFT = "no_capacity_left"
@@ -113,10 +114,9 @@ async def explain(session: AsyncSession, request_id: uuid.UUID) -> Candidates:
     for o_row in offer_rows:
         used_by_day = {d: h for (oid, d), h in day_use.items() if oid == o_row.id}
         offer = offer_in(o_row, offer_use.get(o_row.id, 0), used_by_day)
-        reason = engine.eligibility(request, offer, banned, working_days, days_off)
-        common = (
-            engine.usable_days(request, offer, working_days, days_off) if reason is None else []
-        )
+        declined = (row.id, o_row.id) in banned
+        reason = rules.eligibility(request, offer, declined, working_days, days_off)
+        common = rules.usable_days(request, offer, working_days, days_off) if reason is None else []
         if reason is None and o_row.status != "active":
             reason = OFFER_WITHDRAWN
         if reason is None and (
@@ -131,13 +131,13 @@ async def explain(session: AsyncSession, request_id: uuid.UUID) -> Candidates:
             title=o_row.title,
             eligible=reason is None,
             reason=reason,
-            missing_skills=engine.missing_skills(request, offer) if reason == engine.SKILLS else [],
-            travel=engine.is_travel(request, offer) if reason is None else False,
+            missing_skills=rules.missing_skills(request, offer) if reason == rules.SKILLS else [],
+            travel=rules.is_travel(request, offer) if reason is None else False,
             hours_proposed=sum(x.hours for x in mine if x.status == "proposed"),
             hours_accepted=sum(x.hours for x in mine if x.status == "accepted"),
             days_off=(
                 _named_days_off(request, offer, working_days, named)
-                if reason == engine.DAYS_OFF
+                if reason == rules.DAYS_OFF
                 else []
             ),
         )

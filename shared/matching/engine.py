@@ -47,12 +47,16 @@ otherwise a day off of one of them is closed to all of them: never a day that is
 usable, but sometimes fewer hours than the optimum. Previous proposals on such days are
 not kept (they count as churn).
 
-**Choices where matching.md is silent.** Skill tags and places compare trimmed and
-case-insensitively; an on-site request with no place matches no offer's place (only
-travel). Requests with remaining <= 0 and offers with total_left <= 0 are left out (and not
-counted as considered). Churn counts every previous hour not kept, also those on pairs that
-are no longer eligible. Remaining ties are broken by the order of ids (as strings): the same
-input gives the same output, whatever the order it comes in.
+**The rules** (eligibility, travel, usable days) are ``shared/support/rules.py``, the one
+statement of them that the support services re-check pairs with too; the vectorised search
+for eligible pairs below is their array form, tested against ``eligibility``.
+
+**Choices where matching.md is silent.** Places compare trimmed and case-insensitively,
+like skill tags; an on-site request with no place matches no offer's place (only travel).
+Requests with remaining <= 0 and offers with total_left <= 0 are left out (and not counted
+as considered). Churn counts every previous hour not kept, also those on pairs that are no
+longer eligible. Remaining ties are broken by the order of ids (as strings): the same input
+gives the same output, whatever the order it comes in.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Final, TypeAlias
 from uuid import UUID
 
@@ -71,22 +75,21 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
+from shared.support import rules
+from shared.support.rules import (
+    SKILLS,
+    WORKING_DAYS,
+    is_travel,
+    missing_skills,
+    normalise_skills,
+    place,
+)
+
 Id: TypeAlias = UUID | str
 IntArray: TypeAlias = npt.NDArray[np.int64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 PRIORITY_WEIGHTS: Final[Mapping[str, int]] = {"low": 1, "normal": 2, "high": 4, "critical": 8}
-WORKING_DAYS: Final[frozenset[int]] = frozenset({0, 1, 2, 3, 4})
-
-# Reasons, in the order in which ``eligibility`` checks the rules of matching.md.
-KIND: Final = "kind"
-SKILLS: Final = "skills"
-SAME_SECRETARIAT: Final = "same_secretariat"
-DECLINED: Final = "declined"
-LOCATION: Final = "location"
-NO_COMMON_WORKING_DAY: Final = "no_common_working_day"
-DAYS_OFF: Final = "days_off"
-"""The windows share working weekdays, but each is a holiday, closure or unavailable day."""
 
 _INT64_MAX: Final = (1 << 63) - 1
 # A Monday: working days are numbered in whole weeks from here.
@@ -197,80 +200,6 @@ class Candidate:
 # --------------------------------------------------------------------------- the rules
 
 
-def normalise_skills(skills: frozenset[str] | set[str] | Sequence[str]) -> frozenset[str]:
-    """Skill tags as they are compared: trimmed, case-folded, empty tags dropped."""
-    out = {s.strip().casefold() for s in skills}
-    out.discard("")
-    return frozenset(out)
-
-
-def _place(location: str | None) -> str | None:
-    if location is None:
-        return None
-    return location.strip().casefold() or None
-
-
-def same_place(a: str | None, b: str | None) -> bool:
-    """Whether two locations are the same place; an unknown place matches nothing."""
-    pa = _place(a)
-    return pa is not None and pa == _place(b)
-
-
-def missing_skills(request: RequestIn, offer: OfferIn) -> list[str]:
-    """The request's skill tags (normalised) that the offer lacks, sorted."""
-    return sorted(normalise_skills(request.skills) - normalise_skills(offer.skills))
-
-
-def is_travel(request: RequestIn, offer: OfferIn) -> bool:
-    """Whether the offered person would have to travel: on-site request, another place."""
-    return request.on_site and not same_place(request.location, offer.location)
-
-
-def has_common_working_day(
-    request: RequestIn, offer: OfferIn, working_days: frozenset[int] = WORKING_DAYS
-) -> bool:
-    """Whether at least one working day lies in both windows."""
-    lo = max(request.start, offer.start)
-    hi = min(request.end, offer.end)
-    span = (hi - lo).days + 1
-    return any((lo + timedelta(days=i)).weekday() in working_days for i in range(min(span, 7)))
-
-
-def blocked_days(
-    request: RequestIn, offer: OfferIn, days_off: Mapping[str, frozenset[date]]
-) -> dict[date, str]:
-    """The days that neither side may work although they are working weekdays: the
-    request's secretariat's days off, the offer's secretariat's, the offer's unavailable
-    dates; each with whose (``request``, ``offer`` or ``unavailable``), in that order."""
-    out: dict[date, str] = {}
-    for d in offer.unavailable_dates:
-        out[d] = "unavailable"
-    for d in days_off.get(offer.secretariat, frozenset()):
-        out[d] = "offer"
-    for d in days_off.get(request.secretariat, frozenset()):
-        out[d] = "request"
-    return out
-
-
-def usable_days(
-    request: RequestIn,
-    offer: OfferIn,
-    working_days: frozenset[int] = WORKING_DAYS,
-    days_off: Mapping[str, frozenset[date]] | None = None,
-) -> list[date]:
-    """The days that may carry hours of the pair: in both windows, a working day of both
-    secretariats, not an unavailable date of the offer (matching.md, Working days)."""
-    lo = max(request.start, offer.start)
-    hi = min(request.end, offer.end)
-    blocked = blocked_days(request, offer, days_off or {})
-    out = []
-    for i in range((hi - lo).days + 1):
-        d = lo + timedelta(days=i)
-        if d.weekday() in working_days and d not in blocked:
-            out.append(d)
-    return out
-
-
 def eligibility(
     request: RequestIn,
     offer: OfferIn,
@@ -278,24 +207,10 @@ def eligibility(
     working_days: frozenset[int] = WORKING_DAYS,
     days_off: Mapping[str, frozenset[date]] | None = None,
 ) -> str | None:
-    """The first rule of matching.md that the pair breaks, or None when it is eligible."""
-    if request.kind != offer.kind:
-        return KIND
-    if not normalise_skills(request.skills) <= normalise_skills(offer.skills):
-        return SKILLS
-    if request.secretariat == offer.secretariat:
-        return SAME_SECRETARIAT
-    if (request.id, offer.id) in banned:
-        return DECLINED
-    if request.on_site and not (same_place(request.location, offer.location) or offer.travel_ok):
-        return LOCATION
-    if not has_common_working_day(request, offer, working_days):
-        return NO_COMMON_WORKING_DAY
-    if (days_off or offer.unavailable_dates) and not usable_days(
-        request, offer, working_days, days_off
-    ):
-        return DAYS_OFF
-    return None
+    """The first rule of matching.md that the pair breaks, or None when it is eligible
+    (`rules.eligibility`, the pair declined when it is in `banned`)."""
+    declined = (request.id, offer.id) in banned
+    return rules.eligibility(request, offer, declined, working_days, days_off)
 
 
 def explain(problem: Problem, request_id: Id) -> list[Candidate]:
@@ -571,8 +486,8 @@ class _Instance:
         o_mask = _bitmasks(o_bits, words)
 
         places: dict[object, int] = {None: -1}
-        r_place = _codes([_place(r.location) for r in reqs], places)
-        o_place = _codes([_place(o.location) for o in offs], places)
+        r_place = _codes([place(r.location) for r in reqs], places)
+        o_place = _codes([place(o.location) for o in offs], places)
         r_place[r_place == -1] = -2  # an unknown place matches nothing, not even itself
         secretariats: dict[object, int] = {}
         r_sec = _codes([r.secretariat for r in reqs], secretariats)

@@ -33,7 +33,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import queue
-from shared.allocations.proposals import ProposalsRejected, apply_proposals
 from shared.config import get_settings
 from shared.db import session_scope
 from shared.errors import NotFound
@@ -42,6 +41,7 @@ from shared.matching.kick import summary
 from shared.matching.snapshot import load_problem
 from shared.models import MatchingRun
 from shared.pagination import decode_cursor, split_page
+from shared.support.allocations.proposals import ProposalsRejected, apply_proposals
 
 log = logging.getLogger("tandem.matching")
 

@@ -8,11 +8,12 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.allocations import repository as allocations
 from shared.calendars import service as calendars
 from shared.matching import repository
-from shared.matching.engine import PRIORITY_WEIGHTS, OfferIn, Problem, RequestIn, normalise_skills
+from shared.matching.engine import PRIORITY_WEIGHTS, OfferIn, Problem, RequestIn
 from shared.models import CapacityOffer, WorkloadRequest
+from shared.support.allocations import service as allocations
+from shared.support.rules import normalise_skills
 
 CLOSED_REQUEST_STATUSES = ("cancelled", "expired", "fulfilled")
 

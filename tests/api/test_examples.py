@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.main import create_app
-from shared.allocations.schemas import AcceptBody, ReasonBody
 from shared.config import Settings
+from shared.support.allocations.schemas import AcceptBody, ReasonBody
 from tests.factories import Keys
 
 DOCUMENT = create_app().openapi()

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.allocations.proposals import ProposalIn, apply_proposals
 from shared.db import session_scope
-from shared.requests import service as requests
+from shared.support.allocations.proposals import ProposalIn, apply_proposals
+from shared.support.requests import service as requests
 from tests.factories import activity_body, create, meeting_body
 
 

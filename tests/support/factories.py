@@ -12,9 +12,14 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.allocations.proposals import ProposalDiff, ProposalIn, ProposalLike, apply_proposals
 from shared.db import session_scope
 from shared.models import Allocation, CapacityOffer, MatchingRun, WorkloadRequest
+from shared.support.allocations.proposals import (
+    ProposalDiff,
+    ProposalIn,
+    ProposalLike,
+    apply_proposals,
+)
 
 
 def _holiday_free(start: date) -> bool:

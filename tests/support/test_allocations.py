@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.worker.tasks import workload_requests
 from shared.db import session_scope
-from shared.requests import service as requests
+from shared.support.requests import service as requests
 from tests.factories import Keys
 from tests.support.factories import (
     figures_agree,

@@ -13,9 +13,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.allocations import repository
-from shared.allocations.proposals import ProposalIn, ProposalsRejected
 from shared.models import Change, Event
+from shared.support.allocations import repository
+from shared.support.allocations.proposals import ProposalIn, ProposalsRejected
 from tests.factories import Keys
 from tests.support.factories import (
     figures_agree,

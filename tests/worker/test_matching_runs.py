@@ -21,11 +21,11 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.main import create_app
-from shared.allocations.proposals import ProposalsRejected
 from shared.config import Settings
 from shared.embedded import EmbeddedRedis
 from shared.matching import engine, service
 from shared.models import Allocation, AllocationDay, CapacityOffer, MatchingRun, MatchingTrigger
+from shared.support.allocations.proposals import ProposalsRejected
 from tests.factories import Keys
 from tests.servers import start_private_redis, start_process, stop_process
 from tests.support.factories import figures_agree, offer_body, post, request_body

@@ -12,15 +12,15 @@ from services.api.auth import ApproveKey, ReadKey
 from services.api.conventions import expected_version, idempotent, object_response
 from services.api.deps import SessionDep, SettingsDep
 from services.api.routing import Cursor, Limit, page_response, problems
-from shared.allocations import repository, service
-from shared.allocations.schemas import (
+from shared.schemas import Page
+from shared.support.allocations import service
+from shared.support.allocations.schemas import (
     AcceptBody,
     AllocationRead,
     AllocationStatus,
     HistoryEntryRead,
     ReasonBody,
 )
-from shared.schemas import Page
 from shared.types import SecretariatCode
 
 router = APIRouter(prefix="/allocations", tags=["allocations"])
@@ -88,7 +88,7 @@ async def accept_allocation(
             expected_version(request),
             settings.working_weekdays,
         )
-        return object_response(request, repository.to_api(accepted))
+        return object_response(request, service.to_api(accepted))
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 
@@ -111,7 +111,7 @@ async def decline_allocation(
         declined = await service.decline(
             session, key, allocation_id, body.reason, expected_version(request)
         )
-        return object_response(request, repository.to_api(declined))
+        return object_response(request, service.to_api(declined))
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 
@@ -134,7 +134,7 @@ async def cancel_allocation(
         cancelled = await service.cancel(
             session, key, allocation_id, body.reason, expected_version(request)
         )
-        return object_response(request, repository.to_api(cancelled))
+        return object_response(request, service.to_api(cancelled))
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 

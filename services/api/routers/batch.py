@@ -19,14 +19,12 @@ from shared.activities.schemas import ActivityWrite
 from shared.errors import AppError
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
-from shared.offers import service as capacity_offers
-from shared.offers.repository import OFFERS
-from shared.offers.schemas import CapacityOfferWrite
 from shared.policy import reference_owner
-from shared.requests import service as workload_requests
-from shared.requests.repository import REQUESTS
-from shared.requests.schemas import WorkloadRequestWrite
 from shared.schemas import InputModel
+from shared.support.offers import service as capacity_offers
+from shared.support.offers.schemas import CapacityOfferWrite
+from shared.support.requests import service as workload_requests
+from shared.support.requests.schemas import WorkloadRequestWrite
 from shared.types import ExternalRef
 
 router = APIRouter(tags=["bulk sync"])
@@ -38,10 +36,13 @@ BATCHES: tuple[batch.BatchResource[Any], ...] = (
     ),
     batch.BatchResource("meetings", meetings.MEETINGS, MeetingWrite, meetings.upsert_by_ref),
     batch.BatchResource(
-        "workload-requests", REQUESTS, WorkloadRequestWrite, workload_requests.upsert_by_ref
+        "workload-requests",
+        workload_requests.REQUESTS,
+        WorkloadRequestWrite,
+        workload_requests.upsert_by_ref,
     ),
     batch.BatchResource(
-        "capacity-offers", OFFERS, CapacityOfferWrite, capacity_offers.upsert_by_ref
+        "capacity-offers", capacity_offers.OFFERS, CapacityOfferWrite, capacity_offers.upsert_by_ref
     ),
 )
 

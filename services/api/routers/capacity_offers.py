@@ -21,17 +21,17 @@ from services.api.routing import (
     page_response,
     problems,
 )
-from shared.allocations.schemas import HistoryEntryRead
-from shared.offers import repository, service
-from shared.offers.schemas import (
+from shared.policy import reference_owner
+from shared.schemas import Page
+from shared.support.allocations.schemas import HistoryEntryRead
+from shared.support.offers import service
+from shared.support.offers.schemas import (
     CapacityOfferRead,
     CapacityOfferUpdate,
     CapacityOfferWrite,
     OfferStatus,
 )
-from shared.policy import reference_owner
-from shared.requests.schemas import CancelBody, Kind
-from shared.schemas import Page
+from shared.support.requests.schemas import CancelBody, Kind
 from shared.types import Day, SecretariatCode, Skill, Timestamp
 
 router = APIRouter(prefix="/capacity-offers", tags=["capacity offers"])
@@ -88,7 +88,7 @@ async def create_offer(
 ) -> Response:
     async def produce() -> Response:
         created = await service.create(session, key, body)
-        return created_response(request, repository.to_api(created), PATH)
+        return created_response(request, service.to_api(created), PATH)
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 
@@ -111,8 +111,8 @@ async def upsert_offer(
     owner = reference_owner(key, secretariat)
     found, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
-        return created_response(request, repository.to_api(found), PATH)
-    return object_response(request, repository.to_api(found))
+        return created_response(request, service.to_api(found), PATH)
+    return object_response(request, service.to_api(found))
 
 
 @router.get(
@@ -147,7 +147,7 @@ async def patch_offer(
         body.model_dump(mode="json", exclude_unset=True),
         expected_version(request),
     )
-    return object_response(request, repository.to_api(changed))
+    return object_response(request, service.to_api(changed))
 
 
 @router.post(
@@ -168,7 +168,7 @@ async def withdraw_offer(
         withdrawn = await service.withdraw(
             session, key, offer_id, body.reason if body else None, expected_version(request)
         )
-        return object_response(request, repository.to_api(withdrawn))
+        return object_response(request, service.to_api(withdrawn))
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 

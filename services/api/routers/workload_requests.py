@@ -24,11 +24,12 @@ from services.api.routing import (
     page_response,
     problems,
 )
-from shared.allocations.schemas import HistoryEntryRead
 from shared.matching import candidates
 from shared.policy import reference_owner
-from shared.requests import repository, service
-from shared.requests.schemas import (
+from shared.schemas import Page
+from shared.support.allocations.schemas import HistoryEntryRead
+from shared.support.requests import service
+from shared.support.requests.schemas import (
     CancelBody,
     Kind,
     RequestStatus,
@@ -36,7 +37,6 @@ from shared.requests.schemas import (
     WorkloadRequestUpdate,
     WorkloadRequestWrite,
 )
-from shared.schemas import Page
 from shared.types import Day, MeetingCode, SecretariatCode, Skill, Timestamp
 
 CandidateReason = Literal[
@@ -109,7 +109,7 @@ async def create_request(
 ) -> Response:
     async def produce() -> Response:
         created = await service.create(session, key, body)
-        return created_response(request, repository.to_api(created), PATH)
+        return created_response(request, service.to_api(created), PATH)
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 
@@ -132,8 +132,8 @@ async def upsert_request(
     owner = reference_owner(key, secretariat)
     found, created = await service.upsert_by_ref(session, key, owner, source, ext_id, body)
     if created:
-        return created_response(request, repository.to_api(found), PATH)
-    return object_response(request, repository.to_api(found))
+        return created_response(request, service.to_api(found), PATH)
+    return object_response(request, service.to_api(found))
 
 
 @router.get(
@@ -168,7 +168,7 @@ async def patch_request(
         body.model_dump(mode="json", exclude_unset=True),
         expected_version(request),
     )
-    return object_response(request, repository.to_api(changed))
+    return object_response(request, service.to_api(changed))
 
 
 @router.post(
@@ -189,7 +189,7 @@ async def cancel_request(
         cancelled = await service.cancel(
             session, key, request_id, body.reason if body else None, expected_version(request)
         )
-        return object_response(request, repository.to_api(cancelled))
+        return object_response(request, service.to_api(cancelled))
 
     return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
 

@@ -1,11 +1,11 @@
-"""Workload request tasks: thin wrappers around shared.requests.service."""
+"""Workload request tasks: thin wrappers around shared.support.requests.service."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shared.db import session_scope
-from shared.requests import service
+from shared.support.requests import service
 
 
 async def expire(ctx: dict[str, Any]) -> int:

@@ -17,17 +17,27 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, events, history
-from shared.allocations import figures, rules
-from shared.allocations import repository as repo
-from shared.allocations.repository import ALLOCATIONS
 from shared.calendars import service as calendars
 from shared.db import crud
 from shared.errors import Conflict, NotFound
 from shared.matching.triggers import trigger
 from shared.models import Allocation, CapacityOffer, WorkloadRequest
-from shared.offers import repository as offers
 from shared.policy import Principal, require_own_secretariat, require_secretariat
-from shared.requests import repository as requests
+from shared.support import figures, rules
+from shared.support.allocations import repository as repo
+from shared.support.allocations.repository import ALLOCATIONS
+from shared.support.offers import repository as offers
+from shared.support.requests import repository as requests
+
+# Outside this package the repository is reached through the service only (pyproject's
+# import-linter contracts): the one row-to-API mapping, and what a matching run's snapshot
+# and a candidates explanation read of the allocations.
+to_api = repo.to_api
+accepted_by_request = repo.accepted_by_request
+accepted_by_offer = repo.accepted_by_offer
+accepted_by_offer_day = repo.accepted_by_offer_day
+banned_pairs = repo.banned_pairs
+current_proposals = repo.current_proposals
 
 
 async def get(session: AsyncSession, allocation_id: uuid.UUID) -> dict[str, Any]:
@@ -83,7 +93,7 @@ async def check_fits(
     allocation: Allocation,
     offer: CapacityOffer,
     request: WorkloadRequest,
-    working_weekdays: frozenset[int] = rules.WORKING_WEEKDAYS,
+    working_weekdays: frozenset[int] = rules.WORKING_DAYS,
 ) -> None:
     """Conflict naming the first rule or limit of matching.md that accepting `allocation`
     would break, given every accepted allocation (call with the offer and request locked)."""
@@ -91,8 +101,9 @@ async def check_fits(
         raise _limit(f"Capacity offer {offer.id} was withdrawn.", "offer_active")
     if request.status in ("cancelled", "expired"):
         raise _limit(f"Workload request {request.id} is {request.status}.", "request_open")
-    why = rules.ineligibility(request, offer)
-    if why is None and rules.is_travel(request, offer) != allocation.travel:
+    r, o = rules.request_terms(request), rules.offer_terms(offer)
+    why = rules.why_not(r, o)
+    if why is None and rules.is_travel(r, o) != allocation.travel:
         why = "the place of the work changed since the proposal"
     if why is not None:
         raise _limit(f"The pair is no longer eligible: {why}.", "eligibility")
@@ -108,7 +119,7 @@ async def check_fits(
         )
         for by_day in off.values():
             closed.update(by_day)
-    outside = rules.outside_windows(request, offer, days, working_weekdays, closed)
+    outside = rules.outside_windows(r, o, days, working_weekdays, closed)
     if outside:
         listed = ", ".join(d.isoformat() for d in outside)
         raise _limit(
@@ -186,7 +197,7 @@ async def accept(
     allocation_id: uuid.UUID,
     reason: str | None,
     expected_version: int | None,
-    working_weekdays: frozenset[int] = rules.WORKING_WEEKDAYS,
+    working_weekdays: frozenset[int] = rules.WORKING_DAYS,
 ) -> Allocation:
     """Accept a proposal for the offering secretariat, if it still fits every limit."""
     allocation, offer, request = await _lock_pair(session, allocation_id)

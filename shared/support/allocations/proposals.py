@@ -18,14 +18,14 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import changes, events, history
-from shared.allocations import figures, rules
-from shared.allocations import repository as repo
-from shared.allocations.repository import Pair
-from shared.allocations.service import drop
 from shared.errors import Conflict
 from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
-from shared.offers import repository as offers
-from shared.requests import repository as requests
+from shared.support import figures, rules
+from shared.support.allocations import repository as repo
+from shared.support.allocations.repository import Pair
+from shared.support.allocations.service import drop
+from shared.support.offers import repository as offers
+from shared.support.requests import repository as requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +135,9 @@ async def _check(
             raise _reject(pair, f"the request is {request.status}")
         if offer.status != "active":
             raise _reject(pair, "the offer was withdrawn")
-        why = rules.ineligibility(request, offer)
-        if why is None and rules.is_travel(request, offer) != p.travel:
+        r, o = rules.request_terms(request), rules.offer_terms(offer)
+        why = rules.why_not(r, o)
+        if why is None and rules.is_travel(r, o) != p.travel:
             why = "the travel flag does not match the places"
         if why is None and pair in banned:
             why = "the pair was declined"
@@ -147,7 +148,7 @@ async def _check(
         if days_off:
             closed |= days_off.get(request.secretariat_code, frozenset())
             closed |= days_off.get(offer.secretariat_code, frozenset())
-        outside = rules.outside_windows(request, offer, [d for d, _ in p.days], weekdays, closed)
+        outside = rules.outside_windows(r, o, [d for d, _ in p.days], weekdays, closed)
         if outside:
             raise _reject(pair, f"{outside[0].isoformat()} is outside the common working days")
         for day, hours in p.days:

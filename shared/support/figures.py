@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import events, history
-from shared.allocations import repository as allocations
-from shared.allocations import rules
 from shared.models import CapacityOffer, WorkloadRequest
-from shared.offers.repository import OFFERS
-from shared.requests.repository import REQUESTS
-from shared.requests.repository import to_api as request_to_api
+from shared.support import rules
+from shared.support.allocations import repository as allocations
+from shared.support.offers.repository import OFFERS
+from shared.support.requests.repository import REQUESTS
+from shared.support.requests.repository import to_api as request_to_api
 
 FIGURES_UPDATED = "figures_updated"
 

@@ -16,8 +16,8 @@ from pydantic import (
 )
 
 from shared.models.capacity_offer import MAX_HOURS_PER_DAY, MAX_OFFER_TOTAL_HOURS
-from shared.requests.schemas import Kind, check_window
 from shared.schemas import InputModel, MergePatch, OutputModel
+from shared.support.requests.schemas import Kind, check_window
 from shared.types import (
     Day,
     ExternalRef,

@@ -11,20 +11,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import history
-from shared.allocations import figures, rules
-from shared.allocations import repository as allocations
-from shared.allocations.service import drop
 from shared.db import crud
 from shared.errors import Conflict
 from shared.matching.triggers import trigger
 from shared.models import CapacityOffer
-from shared.offers import repository as repo
-from shared.offers.repository import OFFERS
-from shared.offers.schemas import CapacityOfferWrite
 from shared.policy import Principal, require_own_secretariat
-from shared.requests import repository as requests
 from shared.schemas import validate_document
 from shared.secretariats.service import ensure_exist
+from shared.support import figures, rules
+from shared.support.allocations import repository as allocations
+from shared.support.allocations.service import drop
+from shared.support.offers import repository as repo
+from shared.support.offers.repository import OFFERS
+from shared.support.offers.schemas import CapacityOfferWrite
+from shared.support.requests import repository as requests
 
 
 def _writable(o: CapacityOffer) -> dict[str, Any]:
@@ -117,11 +117,12 @@ async def _check_accepted(
             f"the window would no longer cover the accepted day {outside[0].isoformat()}",
             field="start_date" if outside[0] < changed.start_date else "end_date",
         )
+    after = rules.offer_terms(changed)
     request_rows = await requests.by_ids(session, {a.request_id for a in accepted})
     for a in accepted:
-        request = request_rows[a.request_id]
-        why = rules.ineligibility(request, changed)
-        if why is None and rules.is_travel(request, changed) != a.travel:
+        terms = rules.request_terms(request_rows[a.request_id])
+        why = rules.why_not(terms, after)
+        if why is None and rules.is_travel(terms, after) != a.travel:
             why = "the travel the allocation was agreed with would change"
         if why is not None:
             raise _conflict(f"allocation {a.id}: {why}", allocation_id=str(a.id))
@@ -233,6 +234,11 @@ async def withdraw(
         )
     await trigger(session, f"capacity_offer.withdrawn {offer.id}")
     return offer
+
+
+# Outside this package the repository is reached through the service only: the one
+# row-to-API mapping.
+to_api = repo.to_api
 
 
 async def get(session: AsyncSession, offer_id: uuid.UUID) -> dict[str, Any]:

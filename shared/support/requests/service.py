@@ -11,21 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import events, history
 from shared.activities import service as activities
-from shared.allocations import figures, rules
-from shared.allocations import repository as allocations
-from shared.allocations.service import cancel_as_consequence, drop
 from shared.db import crud
 from shared.errors import Conflict, Unprocessable
 from shared.matching.triggers import trigger
 from shared.meetings.service import ensure_codes_exist
 from shared.models import WorkloadRequest
-from shared.offers import repository as offers
 from shared.policy import Principal, require_own_secretariat
-from shared.requests import repository as repo
-from shared.requests.repository import REQUESTS
-from shared.requests.schemas import WorkloadRequestWrite
 from shared.schemas import validate_document
 from shared.secretariats.service import ensure_exist
+from shared.support import figures, rules
+from shared.support.allocations import repository as allocations
+from shared.support.allocations.service import cancel_as_consequence, drop
+from shared.support.offers import repository as offers
+from shared.support.requests import repository as repo
+from shared.support.requests.repository import REQUESTS
+from shared.support.requests.schemas import WorkloadRequestWrite
 
 CLOSED = ("cancelled", "expired")
 
@@ -125,11 +125,12 @@ async def _check_accepted(
             type_slug="conflicts-with-accepted",
             field="hours",
         )
+    after = rules.request_terms(changed)
     offer_rows = await offers.by_ids(session, {a.offer_id for a in accepted})
     for a in accepted:
-        offer = offer_rows[a.offer_id]
-        why = rules.ineligibility(changed, offer)
-        if why is None and rules.is_travel(changed, offer) != a.travel:
+        terms = rules.offer_terms(offer_rows[a.offer_id])
+        why = rules.why_not(after, terms)
+        if why is None and rules.is_travel(after, terms) != a.travel:
             why = "the travel the accepted allocation was agreed with would change"
         outside = [d.day for d in a.days if not changed.start_date <= d.day <= changed.end_date]
         if outside:
@@ -281,6 +282,11 @@ async def expire_overdue(session: AsyncSession, now: date | None = None) -> list
         await trigger(session, f"workload_request.expired {request.id}")
         expired.append(request.id)
     return expired
+
+
+# Outside this package the repository is reached through the service only: the one
+# row-to-API mapping.
+to_api = repo.to_api
 
 
 async def get(session: AsyncSession, request_id: uuid.UUID) -> dict[str, Any]:
