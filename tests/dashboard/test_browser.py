@@ -313,6 +313,20 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     watch = PageWatch(page, live_api)
     await _open_with_key(page, watch, live_api, raw_key)
 
+    # The page opens on the key's own secretariat; "All" shows every secretariat's figures
+    # and the address keeps that choice.
+    secretariat = page.get_by_label("Secretariat", exact=True)
+    assert await secretariat.input_value() == "CITES"
+    await _check_headline(
+        page,
+        api.get("/v1/stats/workload", **weeks, secretariat="CITES"),
+        api.get("/v1/stats/exchange", **weeks, secretariat="CITES"),
+    )
+    await secretariat.select_option("")
+    await page.get_by_role("button", name="Show").click()
+    await _wait_until_loaded(page, watch)
+    assert page.url.endswith("#/?secretariat=all")
+
     await _check_headline(page, workload, exchange)
     await _check_weekly_charts(page, workload, meetings)
     await _check_decisions(page, open_requests)
