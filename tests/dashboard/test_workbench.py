@@ -400,6 +400,7 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     detail = cms.locator("#detail")
     await expect(detail).to_be_focused()
     await expect(detail.locator("#detail-title")).to_contain_text("Webcast set-up")
+    await expect(detail.locator("dl")).to_contain_text(_("Priority"))
     await expect(detail.locator("ol.history")).to_contain_text("cms-coordinator")
     await no_axe_violations(cms, "a request's own panel")
     await detail.locator("ul.plain a").first.click()
@@ -419,6 +420,23 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     await expect(mine.locator(f'[data-request="{lonely["id"]}"]')).to_have_count(0)
     cancelled = story.call("cms", "GET", f"/v1/workload-requests/{lonely['id']}")
     assert cancelled["status"] == "cancelled"
+
+    # CITES renames its offer with the same form.
+    (offer,) = story.call("cites", "GET", "/v1/capacity-offers")["items"]
+    await (
+        cites.locator(f'#my-offers [data-offer="{offer["id"]}"]')
+        .get_by_role("button", name=_("Change…"))
+        .click()
+    )
+    form = cites.locator("#edit-offer-form")
+    await expect(form.get_by_label(_("Hours in all"), exact=True)).to_have_value("40")
+    await form.get_by_label(_("Title"), exact=True).fill("Network engineer, Geneva and Bonn")
+    await form.get_by_role("button", name=_("Save the changes")).click()
+    await expect(cites.locator(f'#my-offers [data-offer="{offer["id"]}"] h4')).to_contain_text(
+        "Network engineer, Geneva and Bonn"
+    )
+    renamed = story.call("cites", "GET", f"/v1/capacity-offers/{offer['id']}")
+    assert (renamed["title"], renamed["total_hours"]) == ("Network engineer, Geneva and Bonn", 40)
     await cites_context.close()
     await cms_context.close()
 
@@ -433,11 +451,17 @@ async def test_a_proposal_decided_elsewhere_is_refused_with_the_apis_sentence(
     page = await open_workbench(context, story.base, story.raw("cites"), "en")
     card = page.locator("#my-decisions li.proposal")
     await expect(card).to_have_count(1)
-    # The page stops following the feed, and someone else accepts meanwhile.
-    await page.route("**/v1/changes**", lambda route: route.abort())
     (proposal,) = story.call("admin", "GET", "/v1/allocations", params={"status": "proposed"})[
         "items"
     ]
+    # The proposal's own panel says whose decision it waits for.
+    await page.evaluate("id => { window.location.hash = `#/allocations/${id}`; }", proposal["id"])
+    await expect(page.locator("#detail .whose")).to_have_text(
+        "Waiting for a decision by CITES, the offering secretariat."
+    )
+    await page.locator("#detail").get_by_role("button", name="Close").click()
+    # The page stops following the feed, and someone else accepts meanwhile.
+    await page.route("**/v1/changes**", lambda route: route.abort())
     story.call("cites", "POST", f"/v1/allocations/{proposal['id']}/accept")
 
     await card.get_by_role("button", name="Accept", exact=True).click()

@@ -1669,7 +1669,7 @@ function objectForm({ id, title, fields, path, submitLabel, done, existing = nul
     button.disabled = true;
     if (current) {
       try {
-        await saveChanges(form, specs, path, current, done);
+        await saveChanges();
       } finally {
         button.disabled = false;
       }
@@ -1699,7 +1699,8 @@ function objectForm({ id, title, fields, path, submitLabel, done, existing = nul
   form.querySelector("[data-action='close']").addEventListener("click", () => closeForms());
   if (current) fillForm(form, specs, current.data);
 
-  async function saveChanges(form, specs, path, shown, done) {
+  async function saveChanges() {
+    const shown = current;
     const url = `${path}/${shown.data.id}`;
     const patch = mergePatch(specs, shown.data, formBody(form, specs));
     if (!Object.keys(patch).length) {
@@ -1818,14 +1819,63 @@ function valueText(value) {
   return String(value);
 }
 
+// The fields of the objects a panel shows, as the page names them.
+const FIELD_LABELS = {
+  secretariat: N_("Secretariat"),
+  kind: N_("Kind of support"),
+  description: N_("Description"),
+  skills: N_("Skills"),
+  start_date: N_("From"),
+  end_date: N_("To"),
+  hours: N_("Hours"),
+  priority: N_("Priority"),
+  on_site: N_("The work is done on site"),
+  location: N_("Place"),
+  meeting_code: N_("Meeting"),
+  meeting_codes: N_("Meetings"),
+  activity_id: N_("Joint activity"),
+  external_ref: N_("Reference in another system"),
+  status: N_("Status"),
+  hours_proposed: N_("Hours proposed"),
+  hours_accepted: N_("Hours accepted"),
+  hours_per_day: N_("Hours per day"),
+  total_hours: N_("Hours in all"),
+  travel_ok: N_("The people can travel"),
+  unavailable_dates: N_("Days unavailable"),
+  request_id: N_("Workload request"),
+  offer_id: N_("Capacity offer"),
+  days: N_("Days"),
+  travel: N_("After travel"),
+  matching_run_id: N_("Matching run"),
+  decided_at: N_("Decided at"),
+  decided_by: N_("Decided by"),
+  reason: N_("Reason"),
+  created_at: N_("Created at"),
+  updated_at: N_("Updated at"),
+  code: N_("Code"),
+  body: N_("Body"),
+  theme: N_("Theme"),
+  species: N_("Species"),
+  species_resolved: N_("Species in the registers"),
+  lead_secretariat: N_("Lead secretariat"),
+  partner_secretariats: N_("Partner secretariats"),
+  tags: N_("Tags"),
+};
+
+function fieldValue(name, value) {
+  const route = LINKS[name];
+  if (route && value) return el("a", { href: objectHref(route, value), text: String(value) });
+  if (name === "status") return statusLabel(value);
+  if (name === "priority") return PRIORITY_LABELS()[value] || value;
+  if (name === "kind") return value === "ict" ? t("ICT") : value === "staff" ? t("staff") : valueText(value);
+  if (name === "theme") return themeLabel(value);
+  return valueText(value);
+}
+
 function fieldRows(object) {
   return Object.entries(object)
     .filter(([name]) => !["id", "version", "title"].includes(name))
-    .flatMap(([name, value]) => {
-      const route = LINKS[name];
-      const shown = route && value ? el("a", { href: objectHref(route, value), text: String(value) }) : name === "status" ? statusLabel(value) : valueText(value);
-      return [el("dt", { text: words(name) }), el("dd", {}, shown)];
-    });
+    .flatMap(([name, value]) => [el("dt", { text: FIELD_LABELS[name] ? t(FIELD_LABELS[name]) : words(name) }), el("dd", {}, fieldValue(name, value))]);
 }
 
 async function showDetail() {
