@@ -1009,6 +1009,7 @@ let feedCursor = null;
 let pollTimer = null;
 const POLL_MS = 2500;
 
+const canWrite = () => Boolean(me && (me.scopes.includes("write") || me.scopes.includes("admin")));
 const canDecide = () => Boolean(me && me.secretariat && (me.scopes.includes("approve") || me.scopes.includes("admin")));
 
 const dayFormat = () => new Intl.DateTimeFormat(LOCALE, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
@@ -1381,7 +1382,7 @@ function requestItem(r, allocations, offers) {
   const short = r.hours_proposed + r.hours_accepted < r.hours && ["open", "partially_matched"].includes(r.status);
   const candidates = short ? el("details", { class: "candidates-box" }, el("summary", { text: t("Why is it not fully served?") }), el("div", { class: "candidates-body", "aria-live": "polite" })) : null;
   if (candidates) candidates.addEventListener("toggle", () => candidates.open && showCandidates(candidates, r));
-  const closable = ["open", "partially_matched", "matched"].includes(r.status);
+  const closable = canWrite() && ["open", "partially_matched", "matched"].includes(r.status);
   const [ask, box] = closable
     ? confirmAction({
         label: t("Cancel the request…"),
@@ -1404,7 +1405,7 @@ function requestItem(r, allocations, offers) {
 }
 
 function editButton(which, id, describedBy, errorNode) {
-  if (!(me.scopes.includes("write") || me.scopes.includes("admin"))) return null;
+  if (!canWrite()) return null;
   const button = el("button", { type: "button", class: "quiet", "data-action": "edit", "aria-describedby": describedBy, "aria-expanded": "false", "aria-controls": "forms", text: t("Change…") });
   button.addEventListener("click", () => openEditForm(which, id, button, errorNode));
   return button;
@@ -1414,7 +1415,7 @@ function offerItem(o, allocations, requests) {
   const titleId = `mine-offer-${o.id}`;
   const error = el("p", { class: "error", role: "alert" });
   const [ask, box] =
-    o.status === "active"
+    canWrite() && o.status === "active"
       ? confirmAction({
           label: t("Withdraw the offer…"),
           question: t("Withdraw “{title}”? Its proposals are cancelled; accepted hours stay.", { title: o.title }),
@@ -1441,8 +1442,7 @@ async function loadMine() {
     return;
   }
   section.hidden = false;
-  const writer = me.scopes.includes("write") || me.scopes.includes("admin");
-  document.querySelectorAll("[data-opens]").forEach((b) => (b.hidden = !writer));
+  document.querySelectorAll("[data-opens]").forEach((b) => (b.hidden = !canWrite()));
   const today = document.body.dataset.today;
   const meeting = meetingsByCode.get(filters().meeting);
   const during = meeting ? { from: meeting.start_date > today ? meeting.start_date : today, to: meeting.end_date } : { from: today };
