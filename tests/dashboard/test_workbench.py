@@ -284,6 +284,14 @@ async def filter_by_meeting(
     await expect(waiting).to_have_count(1)
     assert page.url.endswith("#/")
 
+    # Back and forward move between the two views.
+    await page.go_back()
+    await expect(page.locator("#f-meeting")).to_have_value("CMS StC99")
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(0)
+    await page.go_forward()
+    await expect(page.locator("#f-meeting")).to_have_value("")
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(1)
+
 
 async def shot(page: Page, name: str) -> None:
     """Keep a screenshot of the English page for the README."""
