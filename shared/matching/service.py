@@ -85,6 +85,12 @@ async def list_runs(
     return split_page(rows, limit, lambda r: (r.created_at.isoformat(), str(r.id)))
 
 
+async def status(session: AsyncSession) -> tuple[MatchingRun | None, int]:
+    """The newest run (whatever its status), and how many triggers wait for a run."""
+    newest = await repository.runs_before(session, None, 1)
+    return (newest[0] if newest else None), await repository.pending_triggers(session)
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, ProposalsRejected):
         return True

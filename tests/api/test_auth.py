@@ -45,6 +45,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str] = {
     ("GET", "/v1/matching/runs/{run_id}"): "read",
     ("POST", "/v1/matching/runs"): "admin",
     ("GET", "/v1/matching/runs"): "read",
+    ("GET", "/v1/matching/status"): "read",
     ("POST", "/v1/matching/preview"): "admin",
     ("GET", "/v1/workload-requests/{request_id}/candidates"): "read",
     ("GET", "/v1/stats/activities"): "read",

@@ -161,7 +161,7 @@ async def _check_weekly_charts(page: Page, workload: Any, meetings: list[Any]) -
         assert rows == sum(1 for s, _ in expected if s == secretariat)
 
 
-async def _check_decisions(page: Page, open_requests: list[Any]) -> None:
+async def _check_decisions(page: Page, open_requests: list[Any], api: Api) -> None:
     ordered = sorted(
         open_requests,
         key=lambda r: (r["start_date"], PRIORITY[r["priority"]], r["title"], r["id"]),
@@ -175,6 +175,22 @@ async def _check_decisions(page: Page, open_requests: list[Any]) -> None:
     first = await shown.nth(0).locator("td").all_inner_texts()
     r = ordered[0]
     assert first[2:5] == [whole(r["hours"]), whole(r["hours_proposed"]), whole(r["hours_accepted"])]
+    # Whose move it is: the offering secretariats of the waiting proposals (the key's own
+    # marked), or an offer.
+    waiting = 0
+    for row, r in enumerate(ordered[:12]):
+        cell = (await shown.nth(row).locator("td").last.inner_text()).strip()
+        if not r["hours_proposed"]:
+            assert cell == "an offer", r["title"]
+            continue
+        waiting += 1
+        proposals = api.get("/v1/allocations", request_id=r["id"], status="proposed")["items"]
+        deciders = sorted(
+            {api.get(f"/v1/capacity-offers/{a['offer_id']}")["secretariat"] for a in proposals}
+        )
+        expected = f"a decision by {', '.join(deciders)}, the offering secretariat"
+        assert cell == expected + (" (yours)" if "CITES" in deciders else ""), r["title"]
+    assert waiting > 0
 
 
 async def _check_exchange(page: Page, exchange: Any) -> None:
@@ -313,9 +329,23 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
     watch = PageWatch(page, live_api)
     await _open_with_key(page, watch, live_api, raw_key)
 
+    # The page opens on the key's own secretariat; "All" shows every secretariat's figures
+    # and the address keeps that choice.
+    secretariat = page.get_by_label("Secretariat", exact=True)
+    assert await secretariat.input_value() == "CITES"
+    await _check_headline(
+        page,
+        api.get("/v1/stats/workload", **weeks, secretariat="CITES"),
+        api.get("/v1/stats/exchange", **weeks, secretariat="CITES"),
+    )
+    await secretariat.select_option("")
+    await page.get_by_role("button", name="Show").click()
+    await _wait_until_loaded(page, watch)
+    assert page.url.endswith("#/?secretariat=all")
+
     await _check_headline(page, workload, exchange)
     await _check_weekly_charts(page, workload, meetings)
-    await _check_decisions(page, open_requests)
+    await _check_decisions(page, open_requests, api)
     await _check_exchange(page, exchange)
     await _check_next_meeting(page, next_meeting)
     await _check_activities(page, activities)
@@ -364,6 +394,9 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
         page, cms_staff, api.get("/v1/stats/exchange", **weeks, secretariat="CMS", kind="staff")
     )
     await _check_weekly_charts(page, cms_staff, meetings)
+
+    # A read-only key changes nothing: no form, no change, cancel or withdraw button.
+    assert await page.locator("#mine button:visible").count() == 0
 
     # Nothing was fetched from anywhere else, and the page raised no error (CSP included).
     assert watch.foreign == []

@@ -32,6 +32,28 @@ def test_the_page_has_messages_to_translate() -> None:
     assert {"Needs my decision", "Nothing is waiting for your decision."} <= messages_of_the_page()
 
 
+# Text written where the catalogues cannot see it: a literal shown as is, or a message passed
+# to t() as a template string (whose English would be shown in every language).
+_JS_UNMARKED = re.compile(
+    r"""(?:\b(?:text|label|caption|title)|"aria-label"): "[A-Za-z]|\bempty\("|\b(?:t|N_)\(\s*[`']"""
+)
+
+
+def test_every_string_of_the_script_goes_through_the_catalogues() -> None:
+    script = (STATIC / "dashboard.js").read_text()
+    unmarked = [line.strip() for line in script.splitlines() if _JS_UNMARKED.search(line)]
+    assert unmarked == []
+
+
+def test_every_text_of_the_template_goes_through_the_catalogues() -> None:
+    template = (HERE / "templates" / "dashboard.html").read_text()
+    for hidden in (r"<code>.*?</code>", r"<script.*?</script>", r"\{\{.*?\}\}", r"\{%.*?%\}"):
+        template = re.sub(hidden, "", template, flags=re.DOTALL)
+    text = re.sub(r"<[^>]*>", " ", template)
+    # The one text left as is: the path of the API's documentation.
+    assert re.findall(r"\S*[A-Za-z]{2,}\S*", text) == ["/docs"]
+
+
 @pytest.mark.parametrize("language", ["fr", "es"])
 def test_every_message_of_the_page_is_translated(language: str) -> None:
     catalogue = i18n.catalogue(language)

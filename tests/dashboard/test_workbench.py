@@ -201,6 +201,98 @@ async def ask_through_the_form(
     return created
 
 
+async def change_a_request_through_the_form(
+    page: Page, story: Story, _: Callable[..., str], request: dict[str, Any]
+) -> None:
+    """CMS changes a request with the form: a change made meanwhile elsewhere is shown and
+    nothing is lost silently; a refused value is said beside its field; then it is saved."""
+    item = page.locator(f'#my-requests [data-request="{request["id"]}"]')
+    await item.get_by_role("button", name=_("Change…")).click()
+    form = page.locator("#edit-request-form")
+    title = form.get_by_label(_("Title"), exact=True)
+    await expect(title).to_be_focused()
+    await expect(title).to_have_value(request["title"])
+    await expect(form.get_by_label(_("Hours needed"), exact=True)).to_have_value(
+        str(request["hours"])
+    )
+    await no_axe_violations(page, "the form changing a request")
+
+    # Someone raises its priority while the form is open: saving is refused (412), and the
+    # form shows the request as it is now.
+    story.call(
+        "cms", "PATCH", f"/v1/workload-requests/{request['id']}", json={"priority": "critical"}
+    )
+    await title.fill("Satellite uplink for the plenary")
+    await form.get_by_role("button", name=_("Save the changes")).click()
+    await expect(form.locator(".form-error")).to_have_text(
+        _(
+            "Someone changed this in the meantime: the form now shows the current values. "
+            "Check them and save again."
+        )
+    )
+    await expect(form.get_by_label(_("Priority"), exact=True)).to_have_value("critical")
+    await expect(title).to_have_value(request["title"])
+
+    await title.fill("Satellite uplink for the plenary")
+    hours = form.get_by_label(_("Hours needed"), exact=True)
+    await hours.fill("20000")
+    await form.get_by_role("button", name=_("Save the changes")).click()
+    await expect(form.locator('[data-field="hours"] .field-error')).to_contain_text("10000")
+    await expect(hours).to_have_attribute("aria-invalid", "true")
+    await hours.fill("4")
+    await form.get_by_role("button", name=_("Save the changes")).click()
+    await expect(page.locator("#mine-status")).to_have_text(
+        _("Changed: {title}.", title="Satellite uplink for the plenary")
+    )
+    await expect(form).to_have_count(0)
+    await expect(item.locator("h4")).to_contain_text("Satellite uplink for the plenary")
+    changed = story.call("cms", "GET", f"/v1/workload-requests/{request['id']}")
+    assert (changed["title"], changed["hours"], changed["priority"]) == (
+        "Satellite uplink for the plenary",
+        4,
+        "critical",
+    )
+
+
+async def filter_by_meeting(
+    page: Page, _: Callable[..., str], linked: dict[str, Any], unlinked: dict[str, Any]
+) -> None:
+    """The meeting filter narrows the lists to the meeting's requests, and the address keeps
+    it: the same link opens the same view."""
+    requests = page.locator("#my-requests")
+    waiting = page.locator(f'#decisions [data-request="{unlinked["id"]}"]')
+    await page.get_by_label(_("Meeting"), exact=True).select_option("CMS StC99")
+    await page.locator("#filters").get_by_role("button", name=_("Show")).click()
+    await expect(page.locator("#main")).to_have_attribute("data-state", "ready")
+    assert page.url.endswith("#/?meeting=CMS+StC99")
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(0)
+    await expect(requests.locator(f'[data-request="{linked["id"]}"]')).to_have_count(1)
+    await expect(waiting).to_have_count(0)
+    await expect(page.locator("#next-meeting-code")).to_have_attribute("data-code", "CMS StC99")
+    await no_axe_violations(page, "the lists filtered by meeting")
+    await shot(page, "workbench-meeting.png")
+
+    await page.reload()
+    await expect(page.locator("#main")).to_have_attribute("data-state", "ready")
+    await expect(page.locator("#f-meeting")).to_have_value("CMS StC99")
+    await expect(requests.locator(f'[data-request="{linked["id"]}"]')).to_have_count(1)
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(0)
+
+    await page.locator("#f-meeting").select_option("")
+    await page.locator("#filters").get_by_role("button", name=_("Show")).click()
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(1)
+    await expect(waiting).to_have_count(1)
+    assert page.url.endswith("#/")
+
+    # Back and forward move between the two views.
+    await page.go_back()
+    await expect(page.locator("#f-meeting")).to_have_value("CMS StC99")
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(0)
+    await page.go_forward()
+    await expect(page.locator("#f-meeting")).to_have_value("")
+    await expect(requests.locator(f'[data-request="{unlinked["id"]}"]')).to_have_count(1)
+
+
 async def shot(page: Page, name: str) -> None:
     """Keep a screenshot of the English page for the README."""
     if SCREENSHOTS and await page.evaluate("document.documentElement.lang") == "en":
@@ -295,12 +387,28 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     await why.scroll_into_view_if_needed()
     await shot(cms, "workbench-candidates.png")
 
+    await change_a_request_through_the_form(cms, story, _, lonely)
+    await filter_by_meeting(cms, _, first, lonely)
+
+    # The system's state: the last run with its weight served, and no change left waiting.
+    line = cms.locator("#matching-run")
+    await expect(line).to_have_attribute("data-pending", "0", timeout=SHOWS_WITHIN_MS)
+    await expect(line).to_have_attribute("data-status", "succeeded")
+    status = story.call("cms", "GET", "/v1/matching/status")
+    assert status["pending_triggers"] == 0
+    weight = str(status["last_run"]["figures"]["weight_served"])
+    await expect(line).to_have_attribute("data-weight", weight)
+    await expect(line.locator('[data-figure="pending-triggers"]')).to_have_text(
+        _("No change waits for matching.")
+    )
+
     # Each request has its own panel at a stable address, with its allocations and history.
     await mine.locator(f'[data-request="{first["id"]}"] h4 a').click()
     assert cms.url.endswith(f"#/requests/{first['id']}")
     detail = cms.locator("#detail")
     await expect(detail).to_be_focused()
     await expect(detail.locator("#detail-title")).to_contain_text("Webcast set-up")
+    await expect(detail.locator("dl")).to_contain_text(_("Priority"))
     await expect(detail.locator("ol.history")).to_contain_text("cms-coordinator")
     await no_axe_violations(cms, "a request's own panel")
     await detail.locator("ul.plain a").first.click()
@@ -320,6 +428,23 @@ async def test_a_proposal_is_decided_in_the_browser_and_the_asker_sees_it(
     await expect(mine.locator(f'[data-request="{lonely["id"]}"]')).to_have_count(0)
     cancelled = story.call("cms", "GET", f"/v1/workload-requests/{lonely['id']}")
     assert cancelled["status"] == "cancelled"
+
+    # CITES renames its offer with the same form.
+    (offer,) = story.call("cites", "GET", "/v1/capacity-offers")["items"]
+    await (
+        cites.locator(f'#my-offers [data-offer="{offer["id"]}"]')
+        .get_by_role("button", name=_("Change…"))
+        .click()
+    )
+    form = cites.locator("#edit-offer-form")
+    await expect(form.get_by_label(_("Hours in all"), exact=True)).to_have_value("40")
+    await form.get_by_label(_("Title"), exact=True).fill("Network engineer, Geneva and Bonn")
+    await form.get_by_role("button", name=_("Save the changes")).click()
+    await expect(cites.locator(f'#my-offers [data-offer="{offer["id"]}"] h4')).to_contain_text(
+        "Network engineer, Geneva and Bonn"
+    )
+    renamed = story.call("cites", "GET", f"/v1/capacity-offers/{offer['id']}")
+    assert (renamed["title"], renamed["total_hours"]) == ("Network engineer, Geneva and Bonn", 40)
     await cites_context.close()
     await cms_context.close()
 
@@ -334,11 +459,17 @@ async def test_a_proposal_decided_elsewhere_is_refused_with_the_apis_sentence(
     page = await open_workbench(context, story.base, story.raw("cites"), "en")
     card = page.locator("#my-decisions li.proposal")
     await expect(card).to_have_count(1)
-    # The page stops following the feed, and someone else accepts meanwhile.
-    await page.route("**/v1/changes**", lambda route: route.abort())
     (proposal,) = story.call("admin", "GET", "/v1/allocations", params={"status": "proposed"})[
         "items"
     ]
+    # The proposal's own panel says whose decision it waits for.
+    await page.evaluate("id => { window.location.hash = `#/allocations/${id}`; }", proposal["id"])
+    await expect(page.locator("#detail .whose")).to_have_text(
+        "Waiting for a decision by CITES, the offering secretariat."
+    )
+    await page.locator("#detail").get_by_role("button", name="Close").click()
+    # The page stops following the feed, and someone else accepts meanwhile.
+    await page.route("**/v1/changes**", lambda route: route.abort())
     story.call("cites", "POST", f"/v1/allocations/{proposal['id']}/accept")
 
     await card.get_by_role("button", name="Accept", exact=True).click()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.auth import AdminKey, ReadKey
 from services.api.deps import SessionDep
@@ -50,6 +50,28 @@ async def list_runs(
     runs, next_cursor = await service.list_runs(session, limit=limit, cursor=cursor)
     return Page[MatchingRunRead](
         items=[MatchingRunRead.model_validate(r) for r in runs], next_cursor=next_cursor
+    )
+
+
+class MatchingStatusRead(BaseModel):
+    last_run: MatchingRunRead | None = Field(
+        description="The newest matching run, whatever its status (null before the first)"
+    )
+    pending_triggers: int = Field(
+        ge=0, description="Changes recorded since the last run that no run has handled yet"
+    )
+
+
+@router.get(
+    "/status",
+    summary="The last matching run and the number of pending triggers",
+    responses=problems(),
+)
+async def matching_status(session: SessionDep, _key: ReadKey) -> MatchingStatusRead:
+    last_run, pending = await service.status(session)
+    return MatchingStatusRead(
+        last_run=MatchingRunRead.model_validate(last_run) if last_run else None,
+        pending_triggers=pending,
     )
 
 

@@ -206,7 +206,7 @@ async function api(path, params = {}, key = apiKey()) {
   if (response.status === 403) throw new KeyRefused(t("This key lacks the read scope."));
   if (!response.ok) {
     const problem = await response.json().catch(() => null);
-    throw new Error(problem && problem.detail ? problem.detail : `${path} answered ${response.status}`);
+    throw new Error(problem && problem.detail ? problem.detail : t("{path} answered {status}", { path, status: response.status }));
   }
   return response.json();
 }
@@ -269,6 +269,7 @@ async function showBoard() {
   $("#board").focus();
   try {
     await loadIdentity();
+    await loadSecretariats();
   } catch (error) {
     if (error instanceof KeyRefused) {
       sessionStorage.removeItem(KEY_STORAGE);
@@ -276,6 +277,8 @@ async function showBoard() {
       return;
     }
   }
+  // The key's secretariat is the view it opens on, unless the address asks for another.
+  applyAddress();
   await refresh();
   startFollowing();
   showDetail();
@@ -288,6 +291,20 @@ async function loadSecretariats() {
   for (const s of items) select.append(el("option", { value: s.code, text: s.code }));
 }
 
+// The meetings to filter by: those still to come in the chosen weeks, and the one chosen.
+async function loadMeetingChoices(f) {
+  const select = $("#f-meeting");
+  const meetings = await allPages("/v1/meetings", { from: f.from, to: f.to });
+  meetings.sort((a, b) => a.start_date.localeCompare(b.start_date) || a.code.localeCompare(b.code));
+  const chosen = select.value;
+  meetingsByCode = new Map(meetings.map((m) => [m.code, m]));
+  if (chosen && !meetingsByCode.has(chosen)) meetingsByCode.set(chosen, await api(`/v1/meetings/${encodeURIComponent(chosen)}`));
+  fill(select, el("option", { value: "", text: t("All meetings") }), [...meetingsByCode.values()].map((m) => el("option", { value: m.code, text: `${m.code} · ${shortDate(m.start_date)}` })));
+  select.value = chosen;
+}
+
+let meetingsByCode = new Map();
+
 function filters() {
   const form = new FormData($("#filters"));
   return {
@@ -295,7 +312,74 @@ function filters() {
     to: form.get("to"),
     secretariat: form.get("secretariat"),
     kind: form.get("kind"),
+    meeting: form.get("meeting"),
   };
+}
+
+// ---- the address: #/<panel>?<filters>, so a filtered view or an object's panel is a link ----
+
+function parseHash() {
+  const raw = window.location.hash.replace(/^#/, "");
+  const mark = raw.indexOf("?");
+  return mark < 0 ? { path: raw, params: new URLSearchParams() } : { path: raw.slice(0, mark), params: new URLSearchParams(raw.slice(mark + 1)) };
+}
+
+function hashFor(path, params) {
+  const query = params.toString();
+  return `#${path || "/"}${query ? `?${query}` : ""}`;
+}
+
+// The filters as the address holds them: only what differs from the default view (the weeks
+// around today, and the key's own secretariat; "all" when an admin-like view is chosen).
+function filterParams() {
+  const f = filters();
+  const params = new URLSearchParams();
+  if (f.from !== $("#f-from").defaultValue) params.set("from", f.from);
+  if (f.to !== $("#f-to").defaultValue) params.set("to", f.to);
+  if (f.secretariat !== defaultSecretariat()) params.set("secretariat", f.secretariat || "all");
+  if (f.kind) params.set("kind", f.kind);
+  if (f.meeting) params.set("meeting", f.meeting);
+  return params;
+}
+
+const defaultSecretariat = () => (me && me.secretariat) || "";
+
+// Sets the filter fields from the address; whether they changed.
+function applyAddress() {
+  const { params } = parseHash();
+  const wanted = {
+    "#f-from": params.get("from") || $("#f-from").defaultValue,
+    "#f-to": params.get("to") || $("#f-to").defaultValue,
+    "#f-secretariat": params.get("secretariat") === "all" ? "" : params.get("secretariat") || defaultSecretariat(),
+    "#f-kind": params.get("kind") || "",
+    "#f-meeting": params.get("meeting") || "",
+  };
+  let changed = false;
+  for (const [selector, value] of Object.entries(wanted)) {
+    const field = $(selector);
+    if (field.tagName === "SELECT" && value && ![...field.options].some((o) => o.value === value)) field.append(el("option", { value, text: value }));
+    if (field.value !== value) {
+      field.value = value;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// A link to an object's panel that keeps the filters of the address.
+function objectHref(kind, id) {
+  return hashFor(`/${kind}/${encodeURIComponent(id)}`, parseHash().params);
+}
+
+function onFiltersSubmit(event) {
+  event.preventDefault();
+  history.pushState(null, "", hashFor(parseHash().path, filterParams()));
+  refresh();
+}
+
+async function onAddressChange() {
+  if (applyAddress()) await refresh();
+  await showDetail();
 }
 
 async function refresh(event) {
@@ -306,8 +390,10 @@ async function refresh(event) {
   $("#status").textContent = t("Loading…");
   try {
     await loadSecretariats();
-    const f = filters();
+    let f = filters();
     if (f.from && f.to && f.to < f.from) throw new Error(t("the range ends before it starts."));
+    await loadMeetingChoices(f);
+    f = filters();
     const today = document.body.dataset.today;
     const support = { from: f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
     const [workload, exchange, capacity, unmet, activities, meetings, upcoming, decisions] = await Promise.all([
@@ -322,14 +408,15 @@ async function refresh(event) {
       loadMyDecisions(),
       loadMine(),
       loadSuggestions(),
-      loadLastRun(),
+      loadMatchingStatus(),
     ]);
     const [discrepancyCounts, discrepancies, shortfall] = await Promise.all([
       api("/v1/listings/discrepancies/counts"),
       api("/v1/listings/discrepancies", { limit: 6 }),
       api("/v1/forecast/shortfall", { from: today, secretariat: f.secretariat }),
     ]);
-    const next = nextMeeting(upcoming, today);
+    // A chosen meeting takes the place of the next one.
+    const next = f.meeting ? meetingsByCode.get(f.meeting) : nextMeeting(upcoming, today);
     const meetingStats = next ? await api(`/v1/stats/meetings/${encodeURIComponent(next.code)}`, { secretariat: f.secretariat, kind: f.kind }) : null;
     renderHeadline(workload, exchange);
     renderWorkload(workload, meetings, f, today);
@@ -473,7 +560,7 @@ function weeklyChart({ id, title, weeks, byWeek, max, meetings, today }) {
         svg(
           "rect",
           { x: x0 + (slot - outer) / 2, y: y(w.requested), width: outer, height: top + plot - y(w.requested), fill: HOURS.requested.colour, stroke: HOURS.requested.stroke, "data-week": week, "data-series": "requested", "data-value": w.requested },
-          svg("title", { text: `${label}: ${fmtHours(w.requested)} requested` }),
+          svg("title", { text: `${label}: ${fmtHours(w.requested)} ${t("requested")}` }),
         ),
       );
     }
@@ -578,7 +665,7 @@ function renderWorkload(workload, meetings, f, today) {
 async function openRequests(f, today) {
   // Requests not yet fully accepted: with proposals waiting for the offering secretariat's
   // decision, or with nothing proposed yet. Windows already over are left to expire.
-  const params = { from: today > f.from ? today : f.from, to: f.to, secretariat: f.secretariat, kind: f.kind };
+  const params = { from: today > f.from ? today : f.from, to: f.to, secretariat: f.secretariat, kind: f.kind, meeting_code: f.meeting };
   if (params.to && params.to < params.from) return [];
   const [lists, proposals, offers] = await Promise.all([
     Promise.all(["matched", "partially_matched", "open"].map((status) => allPages("/v1/workload-requests", { ...params, status }))),
@@ -599,6 +686,15 @@ function decisionOrder(a, b) {
   return a.start_date.localeCompare(b.start_date) || PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority] || a.title.localeCompare(b.title) || a.id.localeCompare(b.id);
 }
 
+// Whose move it is: an offer for a request nothing is proposed for, else the decision of the
+// secretariats whose offers the proposals draw on.
+function waitingFor(r) {
+  if (!(r.hours_proposed > 0)) return t("an offer");
+  const deciders = r.deciders || [];
+  const text = t("a decision by {secretariats}, the offering secretariat", { secretariats: deciders.join(", ") || "?" });
+  return me && me.secretariat && deciders.includes(me.secretariat) ? `${text} ${t("(yours)")}` : text;
+}
+
 function renderDecisions(requests, today) {
   const body = $("#decisions .body");
   const sorted = [...requests].sort(decisionOrder);
@@ -614,18 +710,18 @@ function renderDecisions(requests, today) {
           t("Open requests, soonest first"),
           [{ label: t("Request"), header: true }, { label: t("By") }, { label: t("Needed") }, { label: t("Hours"), num: true }, { label: t("Proposed"), num: true }, { label: t("Accepted"), num: true }, { label: t("Waiting for") }],
           shown.map((r) => [
-            el("span", { "data-request": r.id }, el("a", { href: `#/requests/${r.id}`, text: r.title }), " ", el("span", { class: `tag priority-${r.priority}`, text: PRIORITY_LABELS()[r.priority] })),
+            el("span", { "data-request": r.id }, el("a", { href: objectHref("requests", r.id), text: r.title }), " ", el("span", { class: `tag priority-${r.priority}`, text: PRIORITY_LABELS()[r.priority] })),
             `${r.secretariat} · ${r.kind === "ict" ? t("ICT") : t("staff")}`,
             r.start_date === r.end_date ? shortDate(r.start_date) : `${shortDate(r.start_date)} – ${shortDate(r.end_date)}`,
             fmtNumber(r.hours),
             fmtNumber(r.hours_proposed),
             fmtNumber(r.hours_accepted),
-            r.hours_proposed > 0 ? t("a decision by {secretariats}", { secretariats: (r.deciders || []).join(", ") || "?" }) : t("an offer"),
+            waitingFor(r),
           ]),
           { id: "decisions-table" },
         )
       : empty(t("No open request needs a decision.")),
-    sorted.length > shown.length ? el("p", { class: "help", text: `And ${sorted.length - shown.length} more.` }) : null,
+    sorted.length > shown.length ? el("p", { class: "help", text: t("And {count} more.", { count: fmtNumber(sorted.length - shown.length) }) }) : null,
   );
 }
 
@@ -692,15 +788,20 @@ function renderNextMeeting(stats, today) {
   const m = stats.meeting;
   const sums = stats.support.totals;
   const days = Math.round((parseDay(m.start_date) - parseDay(today)) / DAY_MS);
-  const when = days > 0 ? `in ${days} day${days === 1 ? "" : "s"}` : "under way";
+  const when = days > 0 ? relative().format(days, "day") : t("under way");
+  const modes = t("({remote} remote, {on_site} on site, {travel} after travel)", { remote: fmtHours(sums.remote_hours), on_site: fmtHours(sums.on_site_hours), travel: fmtHours(sums.travel_hours) });
   fill(body, 
     el("h3", { id: "next-meeting-code", "data-code": m.code, text: `${m.code}: ${m.title}` }),
-    el("p", { text: `${shortDate(m.start_date)} to ${shortDate(m.end_date)}, ${m.location} (${when}).` }),
+    el("p", { text: t("{start} to {end}, {place} ({when}).", { start: shortDate(m.start_date), end: shortDate(m.end_date), place: m.location, when }) }),
     el(
       "p",
       { "data-figure": "meeting-support" },
-      `Support: ${fmtNumber(sums.requests)} request${sums.requests === 1 ? "" : "s"}, ${fmtHours(sums.hours_requested)} asked, ${fmtHours(sums.hours_proposed)} proposed, ${fmtHours(sums.hours_accepted)} accepted` +
-        (sums.hours_accepted ? ` (${fmtHours(sums.remote_hours)} remote, ${fmtHours(sums.on_site_hours)} on site, ${fmtHours(sums.travel_hours)} after travel).` : "."),
+      t("Support: {requests}, {asked} asked, {proposed} proposed, {accepted} accepted", {
+        requests: sums.requests === 1 ? t("1 request") : t("{count} requests", { count: fmtNumber(sums.requests) }),
+        asked: fmtHours(sums.hours_requested),
+        proposed: fmtHours(sums.hours_proposed),
+        accepted: fmtHours(sums.hours_accepted),
+      }) + (sums.hours_accepted ? ` ${modes}.` : "."),
     ),
     stats.support.requests.length
       ? table(
@@ -725,7 +826,7 @@ function renderNextMeeting(stats, today) {
             el(
               "ul",
               { class: "plain" },
-              group.activities.map((a) => el("li", { "data-activity": a.id }, a.title, " ", el("span", { class: "tag", text: `${a.lead_secretariat} lead · ${a.status}` }))),
+              group.activities.map((a) => el("li", { "data-activity": a.id }, a.title, " ", el("span", { class: "tag", text: `${t("{secretariat} lead", { secretariat: a.lead_secretariat })} · ${statusLabel(a.status)}` }))),
             ),
           ]),
         )
@@ -836,10 +937,10 @@ function renderUnmetSkills(unmet) {
 }
 
 const DISCREPANCY_KINDS = [
-  ["different_listing", "Listed by both, at different levels"],
-  ["listed_by_one_only", "Listed by one convention only"],
-  ["different_names", "Same taxon, different names (incl. splits and lumps)"],
-  ["not_covered", "Listed taxa no joint activity covers"],
+  ["different_listing", N_("Listed by both, at different levels")],
+  ["listed_by_one_only", N_("Listed by one convention only")],
+  ["different_names", N_("Same taxon, different names (incl. splits and lumps)")],
+  ["not_covered", N_("Listed taxa no joint activity covers")],
 ];
 
 function renderDiscrepancies(counts, examples) {
@@ -848,17 +949,17 @@ function renderDiscrepancies(counts, examples) {
     counts.total
       ? [
           table(
-            `Discrepancies between the registers: ${fmtNumber(counts.total)} in all`,
-            [{ label: "Kind", header: true }, { label: "Entries", num: true }],
-            DISCREPANCY_KINDS.map(([kind, label]) => [el("span", { "data-kind": kind, text: label }), fmtNumber(counts.counts[kind] || 0)]),
+            t("Discrepancies between the registers: {count} in all", { count: fmtNumber(counts.total) }),
+            [{ label: t("Kind"), header: true }, { label: t("Entries"), num: true }],
+            DISCREPANCY_KINDS.map(([kind, label]) => [el("span", { "data-kind": kind, text: t(label) }), fmtNumber(counts.counts[kind] || 0)]),
             { id: "discrepancies-table" },
           ),
           details(
-            "First entries of the report",
-            el("ul", { id: "discrepancies-list" }, examples.map((e) => el("li", { "data-discrepancy": e.kind, text: e.sentence }))),
+            t("First entries of the report"),
+            el("ul", { id: "discrepancies-list", lang: "en" }, examples.map((e) => el("li", { "data-discrepancy": e.kind, text: e.sentence }))),
           ),
         ]
-      : empty("No taxon register has been imported yet (tandem taxa import)."),
+      : empty(t("No taxon register has been imported yet (tandem taxa import).")),
   );
 }
 
@@ -908,6 +1009,7 @@ let feedCursor = null;
 let pollTimer = null;
 const POLL_MS = 2500;
 
+const canWrite = () => Boolean(me && (me.scopes.includes("write") || me.scopes.includes("admin")));
 const canDecide = () => Boolean(me && me.secretariat && (me.scopes.includes("approve") || me.scopes.includes("admin")));
 
 const dayFormat = () => new Intl.DateTimeFormat(LOCALE, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
@@ -963,15 +1065,21 @@ function newIdempotencyKey() {
   return crypto.randomUUID();
 }
 
-// A write through the public API with the tab's key; a problem answer becomes a Refused.
-async function send(method, path, body, { idempotencyKey = null } = {}) {
+// A call to the public API with the tab's key; a problem answer becomes a Refused. A change
+// (PATCH) is a JSON merge patch, made only to the version `ifMatch` names.
+async function exchange(method, path, body, { idempotencyKey = null, ifMatch = null } = {}) {
   const headers = { Authorization: `Bearer ${apiKey()}`, Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-  const response = await fetch(new URL(path, window.location.origin), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (ifMatch) headers["If-Match"] = ifMatch;
+  const response = await fetch(new URL(path, window.location.origin), { method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await response.json().catch(() => null);
   if (!response.ok) throw new Refused(response.status, data);
-  return data;
+  return { data, etag: response.headers.get("ETag") };
+}
+
+async function send(method, path, body, options = {}) {
+  return (await exchange(method, path, body, options)).data;
 }
 
 async function loadIdentity() {
@@ -1000,8 +1108,13 @@ async function loadMyDecisions() {
   ]);
   const ours = new Map(offers.map((o) => [o.id, o]));
   // The filter matches the asking or the offering side; only ours to decide stay.
-  const mine = proposals.filter((a) => ours.has(a.offer_id));
-  const requests = new Map((await fetchById("/v1/workload-requests", mine.map((a) => a.request_id))).map((r) => [r.id, r]));
+  let mine = proposals.filter((a) => ours.has(a.offer_id));
+  let requests = new Map((await fetchById("/v1/workload-requests", mine.map((a) => a.request_id))).map((r) => [r.id, r]));
+  const { meeting } = filters();
+  if (meeting) {
+    mine = mine.filter((a) => requests.get(a.request_id).meeting_code === meeting);
+    requests = new Map([...requests].filter(([, r]) => r.meeting_code === meeting));
+  }
   const firstDay = (a) => (a.days.length ? a.days[0].date : requests.get(a.request_id).start_date);
   mine.sort((a, b) => firstDay(a).localeCompare(firstDay(b)) || PRIORITY_ORDER[requests.get(a.request_id).priority] - PRIORITY_ORDER[requests.get(b.request_id).priority] || a.id.localeCompare(b.id));
   renderMyDecisions(mine, ours, requests);
@@ -1043,7 +1156,7 @@ function proposalCard(allocation, offer, request) {
     el(
       "article",
       { "aria-labelledby": titleId },
-      el("h3", { id: titleId }, el("a", { href: `#/requests/${request.id}`, text: request.title }), " ", el("span", { class: `tag priority-${request.priority}`, text: PRIORITY_LABELS()[request.priority] })),
+      el("h3", { id: titleId }, el("a", { href: objectHref("requests", request.id), text: request.title }), " ", el("span", { class: `tag priority-${request.priority}`, text: PRIORITY_LABELS()[request.priority] })),
       el(
         "p",
         { class: "whose" },
@@ -1054,7 +1167,7 @@ function proposalCard(allocation, offer, request) {
         { class: "facts" },
         fact(t("Asked by"), request.secretariat),
         fact(t("Meeting"), request.meeting_code || t("none")),
-        fact(t("Your offer"), el("a", { href: `#/offers/${offer.id}`, text: offer.title })),
+        fact(t("Your offer"), el("a", { href: objectHref("offers", offer.id), text: offer.title })),
         fact(t("Skills"), offer.skills.length ? el("span", {}, offer.skills.map((skill) => el("span", { class: "tag", text: skill }))) : t("none")),
         fact(t("Hours"), fmtHours(allocation.hours)),
         fact(t("How"), modeOf(allocation, request)),
@@ -1191,7 +1304,7 @@ function allocationLine(a, other) {
   return el(
     "li",
     { "data-allocation": a.id, "data-status": a.status },
-    el("a", { href: `#/allocations/${a.id}`, text: parts.join(" · ") }),
+    el("a", { href: objectHref("allocations", a.id), text: parts.join(" · ") }),
     a.reason ? el("span", { class: "reason", text: ` — ${a.reason}` }) : null,
   );
 }
@@ -1269,7 +1382,7 @@ function requestItem(r, allocations, offers) {
   const short = r.hours_proposed + r.hours_accepted < r.hours && ["open", "partially_matched"].includes(r.status);
   const candidates = short ? el("details", { class: "candidates-box" }, el("summary", { text: t("Why is it not fully served?") }), el("div", { class: "candidates-body", "aria-live": "polite" })) : null;
   if (candidates) candidates.addEventListener("toggle", () => candidates.open && showCandidates(candidates, r));
-  const closable = ["open", "partially_matched", "matched"].includes(r.status);
+  const closable = canWrite() && ["open", "partially_matched", "matched"].includes(r.status);
   const [ask, box] = closable
     ? confirmAction({
         label: t("Cancel the request…"),
@@ -1282,20 +1395,27 @@ function requestItem(r, allocations, offers) {
   return el(
     "li",
     { class: "item", "data-request": r.id, "data-status": r.status },
-    el("h4", { id: titleId }, el("a", { href: `#/requests/${r.id}`, text: r.title }), " ", el("span", { class: "tag", text: statusLabel(r.status) })),
+    el("h4", { id: titleId }, el("a", { href: objectHref("requests", r.id), text: r.title }), " ", el("span", { class: "tag", text: statusLabel(r.status) })),
     el("p", { class: "hours-line", text: `${r.start_date === r.end_date ? shortDate(r.start_date) : `${shortDate(r.start_date)} – ${shortDate(r.end_date)}`} · ${hoursLine(r, r.hours)}` }),
     allocations.length ? el("ul", { class: "plain allocations" }, allocations.map((a) => allocationLine(a, offers.get(a.offer_id)))) : el("p", { class: "help", text: t("Nothing proposed yet.") }),
     candidates,
-    ask ? el("div", { class: "actions" }, ask, box) : null,
+    closable || ask ? el("div", { class: "actions" }, editButton("request", r.id, titleId, error), ask, box) : null,
     error,
   );
+}
+
+function editButton(which, id, describedBy, errorNode) {
+  if (!canWrite()) return null;
+  const button = el("button", { type: "button", class: "quiet", "data-action": "edit", "aria-describedby": describedBy, "aria-expanded": "false", "aria-controls": "forms", text: t("Change…") });
+  button.addEventListener("click", () => openEditForm(which, id, button, errorNode));
+  return button;
 }
 
 function offerItem(o, allocations, requests) {
   const titleId = `mine-offer-${o.id}`;
   const error = el("p", { class: "error", role: "alert" });
   const [ask, box] =
-    o.status === "active"
+    canWrite() && o.status === "active"
       ? confirmAction({
           label: t("Withdraw the offer…"),
           question: t("Withdraw “{title}”? Its proposals are cancelled; accepted hours stay.", { title: o.title }),
@@ -1307,10 +1427,10 @@ function offerItem(o, allocations, requests) {
   return el(
     "li",
     { class: "item", "data-offer": o.id, "data-status": o.status },
-    el("h4", { id: titleId }, el("a", { href: `#/offers/${o.id}`, text: o.title }), " ", el("span", { class: "tag", text: statusLabel(o.status) })),
+    el("h4", { id: titleId }, el("a", { href: objectHref("offers", o.id), text: o.title }), " ", el("span", { class: "tag", text: statusLabel(o.status) })),
     el("p", { class: "hours-line", text: `${shortDate(o.start_date)} – ${shortDate(o.end_date)} · ${hoursLine(o, o.total_hours)}` }),
     allocations.length ? el("ul", { class: "plain allocations" }, allocations.map((a) => allocationLine(a, requests.get(a.request_id)))) : el("p", { class: "help", text: t("Not proposed for any request yet.") }),
-    ask ? el("div", { class: "actions" }, ask, box) : null,
+    ask ? el("div", { class: "actions" }, editButton("offer", o.id, titleId, error), ask, box) : null,
     error,
   );
 }
@@ -1322,12 +1442,13 @@ async function loadMine() {
     return;
   }
   section.hidden = false;
-  const writer = me.scopes.includes("write") || me.scopes.includes("admin");
-  document.querySelectorAll("[data-opens]").forEach((b) => (b.hidden = !writer));
+  document.querySelectorAll("[data-opens]").forEach((b) => (b.hidden = !canWrite()));
   const today = document.body.dataset.today;
+  const meeting = meetingsByCode.get(filters().meeting);
+  const during = meeting ? { from: meeting.start_date > today ? meeting.start_date : today, to: meeting.end_date } : { from: today };
   const [requests, offers, allocations] = await Promise.all([
-    allPages("/v1/workload-requests", { secretariat: me.secretariat, from: today }),
-    allPages("/v1/capacity-offers", { secretariat: me.secretariat, from: today }),
+    allPages("/v1/workload-requests", { secretariat: me.secretariat, from: today, meeting_code: meeting ? meeting.code : null }),
+    allPages("/v1/capacity-offers", { secretariat: me.secretariat, ...during }),
     allPages("/v1/allocations", { secretariat: me.secretariat }),
   ]);
   const live = allocations.filter((a) => a.status !== "cancelled");
@@ -1346,11 +1467,13 @@ async function loadMine() {
   const focusKey = focused ? focused.dataset.request || focused.dataset.offer : null;
   fill(
     $("#my-requests .body"),
-    shown(requests).length ? el("ol", { class: "items" }, shown(requests).map((r) => requestItem(r, byRequest.get(r.id) || [], offersById))) : empty(t("You have no open request.")),
+    meeting ? el("p", { class: "help", text: t("For {meeting} only.", { meeting: meeting.code }) }) : null,
+    shown(requests).length ? el("ol", { class: "items" }, shown(requests).map((r) => requestItem(r, byRequest.get(r.id) || [], offersById))) : empty(meeting ? t("You have no open request for this meeting.") : t("You have no open request.")),
   );
   fill(
     $("#my-offers .body"),
-    shown(offers).length ? el("ol", { class: "items" }, shown(offers).map((o) => offerItem(o, byOffer.get(o.id) || [], requestsById))) : empty(t("You have no current offer.")),
+    meeting ? el("p", { class: "help", text: t("Offers available during {meeting} only.", { meeting: meeting.code }) }) : null,
+    shown(offers).length ? el("ol", { class: "items" }, shown(offers).map((o) => offerItem(o, byOffer.get(o.id) || [], requestsById))) : empty(meeting ? t("You have no offer available during this meeting.") : t("You have no current offer.")),
   );
   if (focusKey) {
     const back = $(`#mine [data-request="${focusKey}"] h4 a, #mine [data-offer="${focusKey}"] h4 a`);
@@ -1487,6 +1610,32 @@ function showFieldErrors(form, problem, fallback) {
   if (first) first.focus();
 }
 
+// Puts an object's values into a form's fields.
+function fillForm(form, specs, object) {
+  for (const f of specs) {
+    const control = form.elements.namedItem(f.name);
+    const value = object[f.name];
+    if (f.type === "checkbox") control.checked = Boolean(value);
+    else if (f.type === "tags") control.value = (value || []).join(", ");
+    else {
+      if (f.type === "meeting" && value && ![...control.options].some((o) => o.value === value)) control.append(el("option", { value, text: value }));
+      control.value = value === null || value === undefined ? "" : String(value);
+    }
+  }
+}
+
+// The merge patch from `before` to the form's values: only what changed; an emptied field is
+// null (removed).
+function mergePatch(specs, before, after) {
+  const patch = {};
+  for (const f of specs) {
+    const was = before[f.name] === "" || before[f.name] === undefined ? null : before[f.name];
+    const now = after[f.name] === "" || after[f.name] === undefined ? null : after[f.name];
+    if (JSON.stringify(was) !== JSON.stringify(now)) patch[f.name] = now;
+  }
+  return patch;
+}
+
 function clearErrors(form) {
   form.querySelectorAll(".field-error").forEach((p) => (p.textContent = ""));
   form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
@@ -1494,10 +1643,13 @@ function clearErrors(form) {
 }
 
 // One form for a request or an offer. The Idempotency-Key is made when the form is opened and
-// kept until the object exists, so a double click or a retry creates it once.
-function createForm({ id, title, fields, path, submitLabel, done }) {
+// kept until the object exists, so a double click or a retry creates it once. Given an
+// `existing` object ({data, etag}), the form shows it and sends what changed as a merge patch
+// for that version; if someone changed it meanwhile (412), the form shows the new version.
+function objectForm({ id, title, fields, path, submitLabel, done, existing = null }) {
   const specs = fields();
   let idempotencyKey = newIdempotencyKey();
+  let current = existing;
   const form = el(
     "form",
     { id, class: "create-form", "aria-labelledby": `${id}-heading` },
@@ -1515,6 +1667,14 @@ function createForm({ id, title, fields, path, submitLabel, done }) {
     // A second click while the first is on its way does nothing; the key covers retries.
     if (button.disabled) return;
     button.disabled = true;
+    if (current) {
+      try {
+        await saveChanges();
+      } finally {
+        button.disabled = false;
+      }
+      return;
+    }
     const body = { ...formBody(form, specs), secretariat: me.secretariat };
     for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
     try {
@@ -1537,50 +1697,108 @@ function createForm({ id, title, fields, path, submitLabel, done }) {
     }
   });
   form.querySelector("[data-action='close']").addEventListener("click", () => closeForms());
+  if (current) fillForm(form, specs, current.data);
+
+  async function saveChanges() {
+    const shown = current;
+    const url = `${path}/${shown.data.id}`;
+    const patch = mergePatch(specs, shown.data, formBody(form, specs));
+    if (!Object.keys(patch).length) {
+      form.querySelector(".form-error").textContent = t("Nothing was changed.");
+      return;
+    }
+    try {
+      const changed = await exchange("PATCH", url, patch, { ifMatch: shown.etag });
+      $("#mine-status").textContent = done(changed.data);
+      closeForms();
+      await loadMine();
+      const back = $(`#mine [data-request="${shown.data.id}"] h4 a, #mine [data-offer="${shown.data.id}"] h4 a`);
+      if (back) back.focus();
+    } catch (error) {
+      if (error instanceof Refused && error.status === 412) {
+        // Changed meanwhile: show the version the server holds now, to be checked and saved again.
+        current = await exchange("GET", url);
+        fillForm(form, specs, current.data);
+        form.querySelector(".form-error").textContent = t("Someone changed this in the meantime: the form now shows the current values. Check them and save again.");
+        form.querySelector("input, select, textarea").focus();
+      } else if (error instanceof Refused) showFieldErrors(form, error.problem, error.message);
+      else form.querySelector(".form-error").textContent = error.message;
+    }
+  }
   return form;
 }
 
-function openForm(which) {
+let formOpener = null; // the button that opened the form, where the focus goes back
+
+function showForm(form, opener) {
   const box = $("#forms");
-  const form =
-    which === "request"
-      ? createForm({ id: "ask-form", title: t("Ask for support"), fields: REQUEST_FIELDS, path: "/v1/workload-requests", submitLabel: t("Send the request"), done: (r) => t("Requested: {title}.", { title: r.title }) })
-      : createForm({ id: "offer-form", title: t("Offer capacity"), fields: OFFER_FIELDS, path: "/v1/capacity-offers", submitLabel: t("Publish the offer"), done: (o) => t("Offered: {title}.", { title: o.title }) });
   fill(box, form);
   box.hidden = false;
-  document.querySelectorAll("[data-opens]").forEach((b) => b.setAttribute("aria-expanded", String(b.dataset.opens === which)));
+  if (formOpener) formOpener.setAttribute("aria-expanded", "false");
+  formOpener = opener;
+  opener.setAttribute("aria-expanded", "true");
   form.querySelector("input, select, textarea").focus();
+}
+
+function openForm(which, opener) {
+  const form =
+    which === "request"
+      ? objectForm({ id: "ask-form", title: t("Ask for support"), fields: REQUEST_FIELDS, path: "/v1/workload-requests", submitLabel: t("Send the request"), done: (r) => t("Requested: {title}.", { title: r.title }) })
+      : objectForm({ id: "offer-form", title: t("Offer capacity"), fields: OFFER_FIELDS, path: "/v1/capacity-offers", submitLabel: t("Publish the offer"), done: (o) => t("Offered: {title}.", { title: o.title }) });
+  showForm(form, opener);
+}
+
+// The same form, filled in with the object as the server holds it now (and its ETag).
+async function openEditForm(which, id, opener, errorNode) {
+  const path = which === "request" ? "/v1/workload-requests" : "/v1/capacity-offers";
+  let existing;
+  try {
+    existing = await exchange("GET", `${path}/${id}`);
+  } catch (error) {
+    errorNode.textContent = error.message;
+    return;
+  }
+  const form =
+    which === "request"
+      ? objectForm({ id: "edit-request-form", title: t("Change the request “{title}”", { title: existing.data.title }), fields: REQUEST_FIELDS, path, submitLabel: t("Save the changes"), done: (r) => t("Changed: {title}.", { title: r.title }), existing })
+      : objectForm({ id: "edit-offer-form", title: t("Change the offer “{title}”", { title: existing.data.title }), fields: OFFER_FIELDS, path, submitLabel: t("Save the changes"), done: (o) => t("Changed: {title}.", { title: o.title }), existing });
+  showForm(form, opener);
 }
 
 function closeForms() {
   const box = $("#forms");
-  const opener = document.querySelector("[data-opens][aria-expanded='true']");
+  const opener = formOpener;
   fill(box);
   box.hidden = true;
-  document.querySelectorAll("[data-opens]").forEach((b) => b.setAttribute("aria-expanded", "false"));
-  if (opener) opener.focus();
+  formOpener = null;
+  if (opener) {
+    opener.setAttribute("aria-expanded", "false");
+    if (opener.isConnected) opener.focus();
+  }
 }
 
 // ---- the last matching run, and one panel per object with a stable address (#/requests/ID) ----
 
 const timeFormat = () => new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short" });
 
-async function loadLastRun() {
-  const { items } = await api("/v1/matching/runs", { limit: 1 });
+// The system's state: the newest matching run and the changes still waiting for one.
+async function loadMatchingStatus() {
+  const { last_run: run, pending_triggers: pending } = await api("/v1/matching/status");
   const line = $("#matching-run");
-  if (!items.length) {
-    line.textContent = t("No matching has run yet.");
-    return;
-  }
-  const run = items[0];
-  const figures = run.figures || {};
-  line.dataset.status = run.status;
-  line.textContent = t("Last matching run: {when}, {status}; weight served {weight}, {added} proposals added.", {
-    when: timeFormat().format(new Date(run.finished_at || run.created_at)),
-    status: statusLabel(run.status),
-    weight: fmtNumber(figures.weight_served || 0),
-    added: fmtNumber(figures.proposals_added || 0),
-  });
+  line.dataset.status = run ? run.status : "none";
+  line.dataset.pending = String(pending);
+  const figures = (run && run.figures) || {};
+  line.dataset.weight = String(figures.weight_served || 0);
+  const last = run
+    ? t("Last matching run: {when}, {status}; weight served {weight}, {added} proposals added.", {
+        when: timeFormat().format(new Date(run.finished_at || run.created_at)),
+        status: statusLabel(run.status),
+        weight: fmtNumber(figures.weight_served || 0),
+        added: fmtNumber(figures.proposals_added || 0),
+      })
+    : t("No matching has run yet.");
+  const waiting = pending === 0 ? t("No change waits for matching.") : pending === 1 ? t("One change waits for the next matching run.") : t("{count} changes wait for the next matching run.", { count: fmtNumber(pending) });
+  fill(line, el("span", { "data-figure": "last-run", text: last }), " ", el("span", { "data-figure": "pending-triggers", text: waiting }));
 }
 
 const ROUTES = {
@@ -1601,19 +1819,68 @@ function valueText(value) {
   return String(value);
 }
 
+// The fields of the objects a panel shows, as the page names them.
+const FIELD_LABELS = {
+  secretariat: N_("Secretariat"),
+  kind: N_("Kind of support"),
+  description: N_("Description"),
+  skills: N_("Skills"),
+  start_date: N_("From"),
+  end_date: N_("To"),
+  hours: N_("Hours"),
+  priority: N_("Priority"),
+  on_site: N_("The work is done on site"),
+  location: N_("Place"),
+  meeting_code: N_("Meeting"),
+  meeting_codes: N_("Meetings"),
+  activity_id: N_("Joint activity"),
+  external_ref: N_("Reference in another system"),
+  status: N_("Status"),
+  hours_proposed: N_("Hours proposed"),
+  hours_accepted: N_("Hours accepted"),
+  hours_per_day: N_("Hours per day"),
+  total_hours: N_("Hours in all"),
+  travel_ok: N_("The people can travel"),
+  unavailable_dates: N_("Days unavailable"),
+  request_id: N_("Workload request"),
+  offer_id: N_("Capacity offer"),
+  days: N_("Days"),
+  travel: N_("After travel"),
+  matching_run_id: N_("Matching run"),
+  decided_at: N_("Decided at"),
+  decided_by: N_("Decided by"),
+  reason: N_("Reason"),
+  created_at: N_("Created at"),
+  updated_at: N_("Updated at"),
+  code: N_("Code"),
+  body: N_("Body"),
+  theme: N_("Theme"),
+  species: N_("Species"),
+  species_resolved: N_("Species in the registers"),
+  lead_secretariat: N_("Lead secretariat"),
+  partner_secretariats: N_("Partner secretariats"),
+  tags: N_("Tags"),
+};
+
+function fieldValue(name, value) {
+  const route = LINKS[name];
+  if (route && value) return el("a", { href: objectHref(route, value), text: String(value) });
+  if (name === "status") return statusLabel(value);
+  if (name === "priority") return PRIORITY_LABELS()[value] || value;
+  if (name === "kind") return value === "ict" ? t("ICT") : value === "staff" ? t("staff") : valueText(value);
+  if (name === "theme") return themeLabel(value);
+  return valueText(value);
+}
+
 function fieldRows(object) {
   return Object.entries(object)
     .filter(([name]) => !["id", "version", "title"].includes(name))
-    .flatMap(([name, value]) => {
-      const route = LINKS[name];
-      const shown = route && value ? el("a", { href: `#/${route}/${encodeURIComponent(value)}`, text: String(value) }) : name === "status" ? statusLabel(value) : valueText(value);
-      return [el("dt", { text: words(name) }), el("dd", {}, shown)];
-    });
+    .flatMap(([name, value]) => [el("dt", { text: FIELD_LABELS[name] ? t(FIELD_LABELS[name]) : words(name) }), el("dd", {}, fieldValue(name, value))]);
 }
 
 async function showDetail() {
   const panel = $("#detail");
-  const match = /^#\/(requests|offers|allocations|meetings|activities)\/(.+)$/.exec(window.location.hash);
+  const match = /^\/(requests|offers|allocations|meetings|activities)\/(.+)$/.exec(parseHash().path);
   if (!match || !apiKey()) {
     panel.hidden = true;
     return;
@@ -1631,14 +1898,16 @@ async function showDetail() {
       kind === "requests" || kind === "offers" ? allPages("/v1/allocations", { [kind === "requests" ? "request_id" : "offer_id"]: id }) : null,
     ]);
     $("#detail-title").textContent = `${t(route.title)}: ${object.title || object.code || object.id}`;
+    const offerer = kind === "allocations" && object.status === "proposed" ? (await api(`/v1/capacity-offers/${object.offer_id}`)).secretariat : null;
     fill(
       body,
+      offerer ? el("p", { class: "whose", text: t("Waiting for a decision by {secretariat}, the offering secretariat.", { secretariat: offerer }) }) : null,
       el("dl", { class: "facts detail-facts" }, fieldRows(object)),
       allocations
         ? [
             el("h3", { text: t("Allocations") }),
             allocations.length
-              ? el("ul", { class: "plain" }, allocations.map((a) => el("li", {}, el("a", { href: `#/allocations/${a.id}`, text: `${fmtHours(a.hours)} · ${statusLabel(a.status)}${a.travel ? ` · ${t("on site, after travel")}` : ""}` }))))
+              ? el("ul", { class: "plain" }, allocations.map((a) => el("li", {}, el("a", { href: objectHref("allocations", a.id), text: `${fmtHours(a.hours)} · ${statusLabel(a.status)}${a.travel ? ` · ${t("on site, after travel")}` : ""}` }))))
               : empty(t("Nothing proposed yet.")),
           ]
         : null,
@@ -1684,7 +1953,9 @@ async function poll() {
     else {
       const data = await api("/v1/changes", { after: feedCursor, limit: 1000, types: "allocation,workload_request,capacity_offer" });
       feedCursor = data.next_cursor;
-      if (data.items.length) await Promise.all([loadMyDecisions(), loadMine(), loadLastRun()]);
+      // The matching state changes without a change of its own in the feed (a run that
+      // proposes nothing new), so it is read on every turn.
+      await Promise.all(data.items.length ? [loadMyDecisions(), loadMine(), loadMatchingStatus()] : [loadMatchingStatus()]);
     }
     $("#main").dataset.live = "following";
   } catch (error) {
@@ -1709,14 +1980,14 @@ function stopFollowing() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#key-form").addEventListener("submit", onKeySubmit);
-  document.querySelectorAll("[data-opens]").forEach((b) => b.addEventListener("click", () => openForm(b.dataset.opens)));
-  window.addEventListener("hashchange", showDetail);
+  document.querySelectorAll("[data-opens]").forEach((b) => b.addEventListener("click", () => openForm(b.dataset.opens, b)));
+  window.addEventListener("hashchange", onAddressChange);
   $("#detail-close").addEventListener("click", () => {
-    history.pushState(null, "", window.location.pathname + window.location.search);
+    history.pushState(null, "", window.location.pathname + window.location.search + hashFor("/", parseHash().params));
     showDetail();
     $("#board").focus();
   });
-  $("#filters").addEventListener("submit", refresh);
+  $("#filters").addEventListener("submit", onFiltersSubmit);
   $("#forget-key").addEventListener("click", forgetKey);
   if (apiKey()) showBoard();
   else showKeyPanel();
