@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import subprocess
@@ -127,7 +128,7 @@ async def _timed_run(factory: Any) -> tuple[float, dict[str, Any]]:
     async with session_scope(factory) as session:
         await trigger(session, "bench")
     started = time.perf_counter()
-    run = await service.kick(factory)
+    run = await service.kick(functools.partial(session_scope, factory))
     elapsed = time.perf_counter() - started
     assert run is not None and run.status == "succeeded", run and run.error
     return elapsed, dict(run.figures)

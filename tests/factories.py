@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import session_scope
+from shared.db import UnitOfWork, session_scope
 from shared.keys import service as keys
 
 
@@ -22,6 +23,12 @@ class Keys:
     cms: dict[str, str]  # read, write, approve
     cites_read: dict[str, str]  # read only
     cms_write_only: dict[str, str]  # write only
+
+
+def units(factory: async_sessionmaker[AsyncSession]) -> UnitOfWork:
+    """Units of work as a worker task opens them, but without Redis: a test that calls a
+    service directly has no worker to wake, so the jobs a commit asks for are dropped."""
+    return functools.partial(session_scope, factory)
 
 
 async def make_key(

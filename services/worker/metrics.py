@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from shared.db import session_scope
+from services.worker.units import unit_of_work
 from shared.health import service as health
 from shared.metrics import add_process_collectors
 
@@ -131,7 +131,7 @@ class WorkerMetrics:
         self.queue_depth.set(await redis.zcard(queue_name))
         due = await redis.zrangebyscore(queue_name, "-inf", now_ms, start=0, num=1, withscores=True)
         self.queue_oldest.set(max(0.0, (now_ms - due[0][1]) / 1000) if due else 0.0)
-        async with session_scope(ctx["session_factory"]) as session:
+        async with unit_of_work(ctx) as session:
             backlogs = await health.backlogs(session)
             deliveries, attempts = await health.webhook_figures(session)
         for name, value in backlogs.items():

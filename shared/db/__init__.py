@@ -2,6 +2,7 @@
 
 from shared.db.base import Base
 from shared.db.session import (
+    UnitOfWork,
     create_engine,
     create_read_session_factory,
     create_session_factory,
@@ -10,6 +11,7 @@ from shared.db.session import (
 
 __all__ = [
     "Base",
+    "UnitOfWork",
     "create_engine",
     "create_read_session_factory",
     "create_session_factory",

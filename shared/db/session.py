@@ -1,4 +1,4 @@
-"""Engine and session factories; `session_scope` is the worker's transaction boundary."""
+"""Engine and session factories; `session_scope` is the worker's unit of work."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ from sqlalchemy.ext.asyncio import (
 
 from shared.queue import send, take_pending
 from shared.serialization import dumps
+
+UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+"""Opens one unit of work: a session whose transaction commits when the block succeeds and
+rolls back when it raises (e.g. `session_scope` bound to a factory and a queue). Work made
+of several transactions (a matching run's attempts, webhook deliveries) takes one from the
+worker's task, which thereby decides what a commit does (send the jobs asked for, or not)."""
 
 
 def json_text(value: object) -> str:

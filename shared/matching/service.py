@@ -11,10 +11,12 @@ fresh snapshot; after `MAX_ATTEMPTS` the run is recorded as failed and its trigg
 pending for the next run. A worker killed mid-run leaves nothing of the attempt: its
 triggers are still pending, and the sweep marks its run failed once the job timeout passed.
 
-Unlike services, this module opens its own transactions (through `session_scope`): a run
-is several transactions (mark running, attempts, record failure) and the worker task that
-calls it stays a one-liner. The task hands over its queue: the jobs a transaction asks for
-(a webhook delivery for the proposals' events) are sent after that transaction commits.
+A run is several transactions (mark running, each attempt, record the failure after a
+rollback), so `execute_run` and `kick` take a unit-of-work factory (`shared.db.UnitOfWork`)
+from the worker's task instead of a session: the retry loop and the lock order stay here with
+the rules they serve, while the task decides what a unit of work is and what its commit does.
+The worker's units send the jobs asked for in a transaction (a webhook delivery for the
+proposals' events) once it has committed, and drop them on rollback. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -28,13 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from arq import ArqRedis
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import queue
 from shared.config import get_settings
-from shared.db import session_scope
+from shared.db import UnitOfWork
 from shared.errors import NotFound
 from shared.matching import engine, repository
 from shared.matching.kick import summary
@@ -136,16 +137,15 @@ def _figures(result: engine.Result, diff: Any, triggers: int, attempt: int) -> d
 
 
 async def _attempt(
-    factory: async_sessionmaker[AsyncSession],
+    units: UnitOfWork,
     run_id: uuid.UUID | None,
     attempt: int,
     on_locked: Callable[[], Awaitable[None]] = _nothing,
-    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     """One transaction: lock, claim triggers, snapshot, solve, write, record. Without
     `run_id` (a kick) the run is recorded here, and only if a trigger is pending."""
     settings = get_settings()
-    async with session_scope(factory, queue) as session:
+    async with units() as session:
         await _take_lock(session, on_locked)
         started = datetime.now(UTC)
         began = time.perf_counter()
@@ -190,16 +190,13 @@ async def _attempt(
 
 
 async def _carry_out(
-    factory: async_sessionmaker[AsyncSession],
+    units: UnitOfWork,
     run_id: uuid.UUID | None,
     on_locked: Callable[[], Awaitable[None]] = _nothing,
-    queue: ArqRedis | None = None,
 ) -> MatchingRun | None:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return await _attempt(
-                factory, run_id, attempt, on_locked if attempt == 1 else _nothing, queue
-            )
+            return await _attempt(units, run_id, attempt, on_locked if attempt == 1 else _nothing)
         except Exception as exc:
             # The run's error is read by every read key: a sentence for people, never the
             # exception's text (it may quote rows or statements). The log names the type.
@@ -208,32 +205,24 @@ async def _carry_out(
                     "matching run failed",
                     extra={"run_id": str(run_id), "error_type": type(exc).__name__},
                 )
-                await _fail(
-                    factory, run_id, "The run failed on an unexpected error; it is logged.", queue
-                )
+                await _fail(units, run_id, "The run failed on an unexpected error; it is logged.")
                 raise
             log.info(
                 "matching run attempt rolled back",
                 extra={"run_id": str(run_id), "attempt": attempt, "error_type": type(exc).__name__},
             )
     return await _fail(
-        factory,
+        units,
         run_id,
         f"The run gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the same"
         " requests and offers. It runs again on the next change.",
-        queue,
     )
 
 
-async def _fail(
-    factory: async_sessionmaker[AsyncSession],
-    run_id: uuid.UUID | None,
-    error: str,
-    queue: ArqRedis | None = None,
-) -> MatchingRun | None:
+async def _fail(units: UnitOfWork, run_id: uuid.UUID | None, error: str) -> MatchingRun | None:
     """Record the run as failed (a kick's run is recorded now); its triggers stay pending."""
     now = datetime.now(UTC)
-    async with session_scope(factory, queue) as session:
+    async with units() as session:
         if run_id is None:
             run = MatchingRun(trigger="triggers", started_at=now)
             await repository.add_run(session, run)
@@ -249,32 +238,30 @@ async def _fail(
         return run
 
 
-async def execute_run(
-    factory: async_sessionmaker[AsyncSession], run_id: uuid.UUID, queue: ArqRedis | None = None
-) -> MatchingRun | None:
-    """Carry out a queued run (idempotent: a run already started or finished is left alone)."""
-    async with session_scope(factory, queue) as session:
+async def execute_run(units: UnitOfWork, run_id: uuid.UUID) -> MatchingRun | None:
+    """Carry out a queued run, each transaction in a unit of work from `units` (idempotent:
+    a run already started or finished is left alone)."""
+    async with units() as session:
         run = await repository.claim_run(session, run_id)
         if run is None or run.status != "queued":
             return run
         run.status = "running"
         run.started_at = datetime.now(UTC)
-    return await _carry_out(factory, run_id, queue=queue)
+    return await _carry_out(units, run_id)
 
 
-async def kick(
-    factory: async_sessionmaker[AsyncSession], queue: ArqRedis | None = None
-) -> MatchingRun | None:
+async def kick(units: UnitOfWork) -> MatchingRun | None:
     """Run matching if any trigger is pending (every trigger pending when the run takes the
-    lock coalesces into it); None when there was nothing to do. Also the sweep's work: runs
-    whose worker died are recorded as failed, queued runs whose job was lost are run."""
-    async with session_scope(factory, queue) as session:
+    lock coalesces into it), each transaction in a unit of work from `units`; None when there
+    was nothing to do. Also the sweep's work: runs whose worker died are recorded as failed,
+    queued runs whose job was lost are run."""
+    async with units() as session:
         await fail_stuck_runs(session)
         # Runs queued through the API whose job was lost (Redis down when it was sent).
         stale = await repository.queued_before(session, datetime.now(UTC) - QUEUED_LOST_AFTER)
     for run_id in stale:
-        await execute_run(factory, run_id, queue)
-    async with session_scope(factory, queue) as session:
+        await execute_run(units, run_id)
+    async with units() as session:
         pending = await repository.pending_triggers(session)
     if not pending:
         return None
@@ -282,19 +269,16 @@ async def kick(
     # waiter lock only once it holds the run lock and before it claims triggers, so every
     # trigger committed before a kick saw the waiter lock taken is claimed by that waiter.
     # (This keeps a burst of kicks from filling the worker's job slots while a run computes.)
-    async with factory() as waiter:
-        await waiter.begin()
+    # The waiter's transaction writes nothing: ending it, early or at the end of the block,
+    # only lets go of the lock.
+    async with units() as waiter:
         if not await repository.try_lock(waiter, WAITER_LOCK_KEY):
-            await waiter.rollback()
             return None
 
         async def release() -> None:
             await waiter.rollback()
 
-        try:
-            return await _carry_out(factory, None, release, queue)
-        finally:
-            await waiter.rollback()
+        return await _carry_out(units, None, release)
 
 
 async def fail_stuck_runs(session: AsyncSession) -> int:

@@ -1,25 +1,51 @@
-"""Every SQL statement of the stats: aggregate queries, one round trip per figure set."""
+"""Every SQL statement of the stats: aggregate queries, one round trip per figure set,
+built with SQLAlchemy Core (every value a bound parameter)."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
+    BigInteger,
     ColumnElement,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    Text,
+    Uuid,
     and_,
+    any_,
+    bindparam,
+    case,
+    cast,
     column,
+    desc,
+    distinct,
+    extract,
     func,
+    literal,
     literal_column,
+    not_,
+    null,
     or_,
     select,
-    text,
+    true,
     tuple_,
+    union_all,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from shared.activities.service import THEME_ORDER
-from shared.models import Activity
+from shared.models import Activity, Allocation, AllocationDay, CapacityOffer, WorkloadRequest
 from shared.stats.schemas import DateRange, SupportQuery
 
 
@@ -105,48 +131,104 @@ async def species_counts(
 
 # ---- workload requests, capacity offers and allocations ----
 #
-# Hand-written SQL: window functions, FILTER, GROUPING SETS and generate_series read more
-# plainly here than in the expression language. Only fixed fragments are put together;
-# every value is a bound parameter.
+# SQLAlchemy Core, each statement built once per set of filters given (`_Shape`) and run with
+# SupportQuery.params(): building these statements for every request cost 5-20 ms of Python
+# each, more than most of the queries take in PostgreSQL. A literal VALUES list is avoided
+# for the same reason: SQLAlchemy cannot cache its compiled form, so it compiled every time.
+
+_OPEN = ("open", "partially_matched", "matched")
+_IN_FORCE = ("proposed", "accepted")
 
 
-def _request_window(f: SupportQuery, alias: str) -> list[str]:
-    """A request or offer counts when its window overlaps the range."""
-    out = []
-    if f.period.start is not None:
-        out.append(f"{alias}.end_date >= :range_from")
-    if f.period.end is not None:
-        out.append(f"{alias}.start_date <= :range_to")
+class _Shape(NamedTuple):
+    """Which support filters are set: each one set adds its condition, its value a bound
+    parameter."""
+
+    start: bool
+    end: bool
+    secretariat: bool
+    kind: bool
+
+
+def _shape(f: SupportQuery) -> _Shape:
+    return _Shape(
+        f.period.start is not None,
+        f.period.end is not None,
+        f.secretariat is not None,
+        f.kind is not None,
+    )
+
+
+# The parameters of SupportQuery.params(), and those of single queries.
+_RANGE_FROM = bindparam("range_from", type_=Date)
+_RANGE_TO = bindparam("range_to", type_=Date)
+_SECRETARIAT = bindparam("secretariat", type_=String)
+_KIND = bindparam("kind", type_=String)
+_WORKING_DAYS = bindparam("working_days", type_=ARRAY(Integer))
+_CODE = bindparam("code", type_=String)
+
+
+def _overlaps(f: _Shape, start: Any, end: Any) -> list[ColumnElement[bool]]:
+    """A request or offer counts when its window (`start`..`end`) overlaps the range."""
+    out: list[ColumnElement[bool]] = []
+    if f.start:
+        out.append(end >= _RANGE_FROM)
+    if f.end:
+        out.append(start <= _RANGE_TO)
     return out
 
 
-def _days_in_range(f: SupportQuery, column: str) -> list[str]:
-    out = []
-    if f.period.start is not None:
-        out.append(f"{column} >= :range_from")
-    if f.period.end is not None:
-        out.append(f"{column} <= :range_to")
+def _in_range(f: _Shape, day: Any) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if f.start:
+        out.append(day >= _RANGE_FROM)
+    if f.end:
+        out.append(day <= _RANGE_TO)
     return out
 
 
-def _own(f: SupportQuery, alias: str) -> list[str]:
+def _own(f: _Shape, secretariat_code: Any, kind: Any) -> list[ColumnElement[bool]]:
     """The secretariat and kind filters on a request or an offer."""
-    out = []
-    if f.secretariat is not None:
-        out.append(f"{alias}.secretariat_code = :secretariat")
-    if f.kind is not None:
-        out.append(f"{alias}.kind = :kind")
+    out: list[ColumnElement[bool]] = []
+    if f.secretariat:
+        out.append(secretariat_code == _SECRETARIAT)
+    if f.kind:
+        out.append(kind == _KIND)
     return out
 
 
-def _and(conditions: list[str]) -> str:
-    return "".join(f" AND {c}" for c in conditions)
+def _isodow(day: Any) -> ColumnElement[int]:
+    return cast(extract("isodow", day), Integer)
 
 
-def _week_start(day: str) -> str:
+def _working(day: Any) -> ColumnElement[bool]:
+    """Whether `day` falls on one of the working weekdays."""
+    return _isodow(day) == any_(_WORKING_DAYS)
+
+
+def _week_start(day: Any) -> ColumnElement[Any]:
     """The Monday of a date's ISO week, by date arithmetic only: no time zone can move a day
     into another week."""
-    return f"({day} - (extract(isodow FROM {day})::int - 1))"
+    return day - (_isodow(day) - 1)
+
+
+def _days(start: Any, end: Any) -> Any:
+    """`generate_series(0, end - start) AS i(i)`: the day offsets of a window."""
+    series = func.generate_series(0, end - start)
+    return series.table_valued(column("i", Integer)).render_derived(name="i")
+
+
+# No hours, written into the statement.
+_NONE = literal_column("0", Integer)
+
+
+def _hours_if(hours: Any, condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    """`coalesce(sum(hours) FILTER (WHERE condition), 0)`."""
+    return func.coalesce(func.sum(hours).filter(condition), 0)
+
+
+def _int(value: Any) -> ColumnElement[int]:
+    return cast(value, Integer)
 
 
 async def workload_weeks(session: AsyncSession, f: SupportQuery) -> list[Any]:
@@ -160,168 +242,295 @@ async def workload_weeks(session: AsyncSession, f: SupportQuery) -> list[Any]:
 
     Days are counted per request and week first (a few rows per request), so the final
     aggregate reads thousands of rows, not one per request-day."""
-    in_range = " AND ".join(_days_in_range(f, "day")) or "true"
-    sql = f"""
-        WITH request AS (
-            SELECT r.id, r.secretariat_code, r.kind, r.hours, r.start_date, r.end_date,
-                   r.hours - r.hours_accepted AS unmet,
-                   r.status IN ('open', 'partially_matched', 'matched') AS is_open
-            FROM workload_request r
-            WHERE r.status <> 'cancelled'{_and(_own(f, "r") + _request_window(f, "r"))}
-        ),
-        request_week AS (
-            SELECT request.id, {_week_start("day")} AS week_start,
-                   count(*) FILTER (WHERE working) AS working_days,
-                   count(*) AS days,
-                   count(*) FILTER (WHERE working AND {in_range}) AS working_days_in_range,
-                   count(*) FILTER (WHERE {in_range}) AS days_in_range
-            FROM request,
-                 generate_series(0, request.end_date - request.start_date) AS i,
-                 LATERAL (
-                     SELECT request.start_date + i AS day,
-                            extract(isodow FROM request.start_date + i)::int
-                                = ANY(:working_days) AS working
-                 ) AS d
-            GROUP BY request.id, week_start
-        ),
-        spread AS (
-            SELECT id, week_start, working_days_in_range, days_in_range,
-                   sum(working_days) OVER (PARTITION BY id) AS window_working_days,
-                   sum(days) OVER (PARTITION BY id) AS window_days
-            FROM request_week
-        ),
-        share AS (
-            -- The days of each request and week that carry its hours, out of how many.
-            SELECT id, week_start,
-                   CASE WHEN window_working_days > 0 THEN working_days_in_range
-                        ELSE days_in_range END AS counted,
-                   CASE WHEN window_working_days > 0 THEN window_working_days
-                        ELSE window_days END AS out_of
-            FROM spread
-        ),
-        demand AS (
-            SELECT share.week_start, request.secretariat_code, request.kind,
-                   request.hours::numeric * counted / out_of AS requested,
-                   request.unmet::numeric * counted / out_of AS unmet,
-                   CASE WHEN request.is_open THEN request.id END AS open_id,
-                   0::bigint AS proposed, 0::bigint AS accepted
-            FROM share
-            JOIN request ON request.id = share.id
-            WHERE counted > 0
-        ),
-        supply AS (
-            SELECT {_week_start("d.day")} AS week_start, r.secretariat_code, r.kind,
-                   0::numeric AS requested, 0::numeric AS unmet, NULL::uuid AS open_id,
-                   coalesce(sum(d.hours) FILTER (WHERE a.status = 'proposed'), 0) AS proposed,
-                   coalesce(sum(d.hours) FILTER (WHERE a.status = 'accepted'), 0) AS accepted
-            FROM allocation a
-            JOIN allocation_day d ON d.allocation_id = a.id
-            JOIN workload_request r ON r.id = a.request_id
-            WHERE a.status IN ('proposed', 'accepted')
-                {_and(_own(f, "r") + _days_in_range(f, "d.day"))}
-            GROUP BY 1, 2, 3
-        ),
-        weekly AS (
-            SELECT * FROM demand UNION ALL SELECT * FROM supply
+    return list((await session.execute(_workload_weeks(_shape(f)), f.params())).all())
+
+
+@functools.cache
+def _workload_weeks(f: _Shape) -> Select[Any]:
+    r = aliased(WorkloadRequest, name="r")
+    request = (
+        select(
+            r.id,
+            r.secretariat_code,
+            r.kind,
+            r.hours,
+            r.start_date,
+            r.end_date,
+            (r.hours - r.hours_accepted).label("unmet"),
+            r.status.in_(_OPEN).label("is_open"),
         )
-        SELECT week_start,
-               to_char(week_start::timestamp, 'IYYY-"W"IW') AS week,
-               secretariat_code AS secretariat, kind,
-               coalesce(round(sum(requested), 2), 0)::float8 AS hours_requested,
-               coalesce(sum(proposed), 0)::int AS hours_proposed,
-               coalesce(sum(accepted), 0)::int AS hours_accepted,
-               count(DISTINCT open_id)::int AS open_requests,
-               coalesce(round(sum(unmet), 2), 0)::float8 AS unmet_hours,
-               GROUPING(week_start, secretariat_code, kind) AS grouping
-        FROM weekly
-        GROUP BY GROUPING SETS ((week_start, secretariat_code, kind), ())
-        ORDER BY grouping, week_start, secretariat, kind
-    """
-    return list((await session.execute(text(sql), f.params())).all())
+        .where(
+            r.status != "cancelled",
+            *_own(f, r.secretariat_code, r.kind),
+            *_overlaps(f, r.start_date, r.end_date),
+        )
+        .cte("request")
+    )
+    i = _days(request.c.start_date, request.c.end_date)
+    day = request.c.start_date + i.c.i
+    # Each day and whether it is a working day, named once for the counts below.
+    d = select(day.label("day"), _working(day).label("working")).correlate(request, i).lateral("d")
+    in_range = and_(true(), *_in_range(f, d.c.day))
+    week_start = _week_start(d.c.day).label("week_start")
+    request_week = (
+        select(
+            request.c.id,
+            week_start,
+            func.count().filter(d.c.working).label("working_days"),
+            func.count().label("days"),
+            func.count().filter(and_(d.c.working, in_range)).label("working_days_in_range"),
+            func.count().filter(in_range).label("days_in_range"),
+        )
+        .select_from(request.join(i, true()).join(d, true()))
+        .group_by(request.c.id, week_start)
+        .cte("request_week")
+    )
+    spread = select(
+        request_week.c.id,
+        request_week.c.week_start,
+        request_week.c.working_days_in_range,
+        request_week.c.days_in_range,
+        func.sum(request_week.c.working_days)
+        .over(partition_by=request_week.c.id)
+        .label("window_working_days"),
+        func.sum(request_week.c.days).over(partition_by=request_week.c.id).label("window_days"),
+    ).cte("spread")
+    # The days of each request and week that carry its hours, out of how many.
+    any_working = spread.c.window_working_days > 0
+    share = select(
+        spread.c.id,
+        spread.c.week_start,
+        case((any_working, spread.c.working_days_in_range), else_=spread.c.days_in_range).label(
+            "counted"
+        ),
+        case((any_working, spread.c.window_working_days), else_=spread.c.window_days).label(
+            "out_of"
+        ),
+    ).cte("share")
+    demand = (
+        select(
+            share.c.week_start,
+            request.c.secretariat_code,
+            request.c.kind,
+            (cast(request.c.hours, Numeric) * share.c.counted / share.c.out_of).label("requested"),
+            (cast(request.c.unmet, Numeric) * share.c.counted / share.c.out_of).label("unmet"),
+            case((request.c.is_open, request.c.id)).label("open_id"),
+            cast(0, BigInteger).label("proposed"),
+            cast(0, BigInteger).label("accepted"),
+        )
+        .select_from(share.join(request, request.c.id == share.c.id))
+        .where(share.c.counted > 0)
+    )
+    a = aliased(Allocation, name="a")
+    ad = aliased(AllocationDay, name="d")
+    sr = aliased(WorkloadRequest, name="r")
+    supply_week = _week_start(ad.day).label("week_start")
+    supply = (
+        select(
+            supply_week,
+            sr.secretariat_code,
+            sr.kind,
+            cast(0, Numeric).label("requested"),
+            cast(0, Numeric).label("unmet"),
+            cast(null(), Uuid).label("open_id"),
+            _hours_if(ad.hours, a.status == "proposed").label("proposed"),
+            _hours_if(ad.hours, a.status == "accepted").label("accepted"),
+        )
+        .select_from(a)
+        .join(ad, ad.allocation_id == a.id)
+        .join(sr, sr.id == a.request_id)
+        .where(
+            a.status.in_(_IN_FORCE),
+            *_own(f, sr.secretariat_code, sr.kind),
+            *_in_range(f, ad.day),
+        )
+        .group_by(supply_week, sr.secretariat_code, sr.kind)
+    )
+    weekly = union_all(demand, supply).cte("weekly")
+    w = weekly.c
+    return (
+        select(
+            w.week_start,
+            func.to_char(cast(w.week_start, DateTime), 'IYYY-"W"IW').label("week"),
+            w.secretariat_code.label("secretariat"),
+            w.kind,
+            cast(func.coalesce(func.round(func.sum(w.requested), 2), 0), Float).label(
+                "hours_requested"
+            ),
+            _int(func.coalesce(func.sum(w.proposed), 0)).label("hours_proposed"),
+            _int(func.coalesce(func.sum(w.accepted), 0)).label("hours_accepted"),
+            _int(func.count(distinct(w.open_id))).label("open_requests"),
+            cast(func.coalesce(func.round(func.sum(w.unmet), 2), 0), Float).label("unmet_hours"),
+            func.grouping(w.week_start, w.secretariat_code, w.kind).label("grouping"),
+        )
+        .group_by(func.grouping_sets(tuple_(w.week_start, w.secretariat_code, w.kind), tuple_()))
+        .order_by("grouping", w.week_start, "secretariat", w.kind)
+    )
 
 
-def _offer_usage_cte(f: SupportQuery) -> str:
+def _offer_usage(f: _Shape) -> Any:
     """`offer_usage`: each offer in the filters with its offered, proposed and accepted hours
     in the range (see service.capacity_stats for what offered means)."""
-    start = "greatest(o.start_date, :range_from)" if f.period.start else "o.start_date"
-    end = "least(o.end_date, :range_to)" if f.period.end else "o.end_date"
-    return f"""
-        offer AS (
-            SELECT o.*, {start} AS usable_from, {end} AS usable_to
-            FROM capacity_offer o
-            WHERE true{_and(_own(f, "o") + _request_window(f, "o"))}
-        ),
-        usable AS (
-            SELECT offer.id,
-                   count(*) FILTER (
-                       WHERE extract(isodow FROM offer.usable_from + i)::int = ANY(:working_days)
-                   ) AS working_days
-            FROM offer, generate_series(0, offer.usable_to - offer.usable_from) AS i
-            GROUP BY offer.id
-        ),
-        used AS (
-            SELECT a.offer_id,
-                   coalesce(sum(d.hours) FILTER (WHERE a.status = 'proposed'), 0) AS proposed,
-                   coalesce(sum(d.hours) FILTER (WHERE a.status = 'accepted'), 0) AS accepted
-            FROM allocation a
-            JOIN allocation_day d ON d.allocation_id = a.id
-            WHERE a.status IN ('proposed', 'accepted')
-              AND a.offer_id IN (SELECT id FROM offer){_and(_days_in_range(f, "d.day"))}
-            GROUP BY a.offer_id
-        ),
-        offer_usage AS (
-            SELECT offer.id, offer.title, offer.secretariat_code AS secretariat, offer.kind,
-                   offer.status, offer.start_date, offer.end_date, offer.hours_per_day,
-                   offer.total_hours, offer.location, offer.travel_ok,
-                   CASE WHEN offer.status = 'withdrawn' THEN coalesce(used.accepted, 0)
-                        ELSE least(offer.total_hours,
-                                   offer.hours_per_day * coalesce(usable.working_days, 0))
-                   END AS offered,
-                   coalesce(used.proposed, 0) AS proposed,
-                   coalesce(used.accepted, 0) AS accepted
-            FROM offer
-            LEFT JOIN usable ON usable.id = offer.id
-            LEFT JOIN used ON used.offer_id = offer.id
+    o = aliased(CapacityOffer, name="o")
+    start = func.greatest(o.start_date, _RANGE_FROM) if f.start else o.start_date
+    end = func.least(o.end_date, _RANGE_TO) if f.end else o.end_date
+    offer = (
+        select(
+            o.id,
+            o.title,
+            o.secretariat_code,
+            o.kind,
+            o.status,
+            o.start_date,
+            o.end_date,
+            o.hours_per_day,
+            o.total_hours,
+            o.location,
+            o.travel_ok,
+            start.label("usable_from"),
+            end.label("usable_to"),
         )
-    """
+        .where(
+            true(), *_own(f, o.secretariat_code, o.kind), *_overlaps(f, o.start_date, o.end_date)
+        )
+        .cte("offer")
+    )
+    i = _days(offer.c.usable_from, offer.c.usable_to)
+    usable = (
+        select(
+            offer.c.id,
+            func.count().filter(_working(offer.c.usable_from + i.c.i)).label("working_days"),
+        )
+        .select_from(offer.join(i, true()))
+        .group_by(offer.c.id)
+        .cte("usable")
+    )
+    a = aliased(Allocation, name="a")
+    d = aliased(AllocationDay, name="d")
+    used = (
+        select(
+            a.offer_id,
+            _hours_if(d.hours, a.status == "proposed").label("proposed"),
+            _hours_if(d.hours, a.status == "accepted").label("accepted"),
+        )
+        .select_from(a)
+        .join(d, d.allocation_id == a.id)
+        .where(
+            a.status.in_(_IN_FORCE),
+            a.offer_id.in_(select(offer.c.id)),
+            *_in_range(f, d.day),
+        )
+        .group_by(a.offer_id)
+        .cte("used")
+    )
+    offered = case(
+        (offer.c.status == "withdrawn", func.coalesce(used.c.accepted, 0)),
+        else_=func.least(
+            offer.c.total_hours, offer.c.hours_per_day * func.coalesce(usable.c.working_days, 0)
+        ),
+    )
+    return (
+        select(
+            offer.c.id,
+            offer.c.title,
+            offer.c.secretariat_code.label("secretariat"),
+            offer.c.kind,
+            offer.c.status,
+            offer.c.start_date,
+            offer.c.end_date,
+            offer.c.hours_per_day,
+            offer.c.total_hours,
+            offer.c.location,
+            offer.c.travel_ok,
+            offered.label("offered"),
+            func.coalesce(used.c.proposed, 0).label("proposed"),
+            func.coalesce(used.c.accepted, 0).label("accepted"),
+        )
+        .select_from(
+            offer.outerjoin(usable, usable.c.id == offer.c.id).outerjoin(
+                used, used.c.offer_id == offer.c.id
+            )
+        )
+        .cte("offer_usage")
+    )
 
 
-def _utilisation(accepted: str, offered: str) -> str:
-    return f"CASE WHEN {offered} > 0 THEN round({accepted}::numeric / {offered}, 4)::float8 END"
+def _utilisation(accepted: Any, offered: Any) -> ColumnElement[Any]:
+    return case((offered > 0, cast(func.round(cast(accepted, Numeric) / offered, 4), Float)))
 
 
 async def capacity_by_offer(session: AsyncSession, f: SupportQuery) -> list[dict[str, Any]]:
     """Each offer in the filters with its hours offered, proposed and accepted."""
-    sql = f"""
-        WITH {_offer_usage_cte(f)}
-        SELECT id, title, secretariat, kind, status, start_date, end_date, hours_per_day,
-               total_hours, location, travel_ok,
-               offered::int AS hours_offered, proposed::int AS hours_proposed,
-               accepted::int AS hours_accepted, {_utilisation("accepted", "offered")}
-                   AS utilisation
-        FROM offer_usage
-        ORDER BY secretariat, start_date, title, id
-    """
-    rows = (await session.execute(text(sql), f.params())).mappings()
+    rows = (await session.execute(_capacity_by_offer(_shape(f)), f.params())).mappings()
     return [dict(r) for r in rows]
+
+
+@functools.cache
+def _capacity_by_offer(f: _Shape) -> Select[Any]:
+    u = _offer_usage(f).c
+    return select(
+        u.id,
+        u.title,
+        u.secretariat,
+        u.kind,
+        u.status,
+        u.start_date,
+        u.end_date,
+        u.hours_per_day,
+        u.total_hours,
+        u.location,
+        u.travel_ok,
+        _int(u.offered).label("hours_offered"),
+        _int(u.proposed).label("hours_proposed"),
+        _int(u.accepted).label("hours_accepted"),
+        _utilisation(u.accepted, u.offered).label("utilisation"),
+    ).order_by(u.secretariat, u.start_date, u.title, u.id)
 
 
 async def capacity_by_secretariat(session: AsyncSession, f: SupportQuery) -> list[Any]:
     """The offers' hours summed per offering secretariat, and in total (`secretariat` null)."""
-    sql = f"""
-        WITH {_offer_usage_cte(f)}
-        SELECT secretariat, count(*)::int AS offers,
-               count(*) FILTER (WHERE status = 'active')::int AS active_offers,
-               coalesce(sum(offered), 0)::int AS hours_offered,
-               coalesce(sum(proposed), 0)::int AS hours_proposed,
-               coalesce(sum(accepted), 0)::int AS hours_accepted,
-               {_utilisation("sum(accepted)", "sum(offered)")} AS utilisation,
-               GROUPING(secretariat) AS grouping
-        FROM offer_usage
-        GROUP BY ROLLUP (secretariat)
-        ORDER BY grouping, secretariat
-    """
-    return list((await session.execute(text(sql), f.params())).all())
+    return list((await session.execute(_capacity_by_secretariat(_shape(f)), f.params())).all())
+
+
+@functools.cache
+def _capacity_by_secretariat(f: _Shape) -> Select[Any]:
+    u = _offer_usage(f).c
+    return (
+        select(
+            u.secretariat,
+            _int(func.count()).label("offers"),
+            _int(func.count().filter(u.status == "active")).label("active_offers"),
+            _int(func.coalesce(func.sum(u.offered), 0)).label("hours_offered"),
+            _int(func.coalesce(func.sum(u.proposed), 0)).label("hours_proposed"),
+            _int(func.coalesce(func.sum(u.accepted), 0)).label("hours_accepted"),
+            _utilisation(func.sum(u.accepted), func.sum(u.offered)).label("utilisation"),
+            func.grouping(u.secretariat).label("grouping"),
+        )
+        .group_by(func.rollup(u.secretariat))
+        .order_by("grouping", u.secretariat)
+    )
+
+
+def _request_columns(r: Any) -> list[ColumnElement[Any]]:
+    """What the stats show of a workload request (alias `r`)."""
+    return [
+        r.id,
+        r.title,
+        r.secretariat_code.label("secretariat"),
+        r.kind,
+        r.status,
+        r.priority,
+        r.start_date,
+        r.end_date,
+        r.hours,
+        r.hours_proposed,
+        r.hours_accepted,
+    ]
+
+
+def _json_object(**fields: Any) -> ColumnElement[Any]:
+    """`json_build_object('name', value, ...)` in the order given."""
+    return func.json_build_object(*(x for pair in fields.items() for x in pair))
 
 
 async def unmet_skills(
@@ -329,122 +538,181 @@ async def unmet_skills(
 ) -> list[Any]:
     """The skills with the most unmet hours (hours asked for and not accepted) among the
     requests in the filters that are not cancelled, with the requests behind each."""
-    sql = f"""
-        WITH request AS (
-            SELECT r.id, r.title, r.secretariat_code AS secretariat, r.kind, r.status,
-                   r.priority, r.start_date, r.end_date, r.hours, r.hours_proposed,
-                   r.hours_accepted, r.skills, r.meeting_code,
-                   r.hours - r.hours_accepted AS unmet,
-                   greatest(r.hours - r.hours_accepted - r.hours_proposed, 0) AS unproposed
-            FROM workload_request r
-            WHERE r.status <> 'cancelled' AND r.hours > r.hours_accepted
-                {_and(_own(f, "r") + _request_window(f, "r"))}
-        ),
-        per_skill AS (
-            SELECT skill, request.*,
-                   row_number() OVER (
-                       PARTITION BY skill ORDER BY unmet DESC, start_date, id
-                   ) AS rank
-            FROM request, unnest(request.skills) AS skill
-        )
-        SELECT skill,
-               sum(unmet)::int AS unmet_hours,
-               sum(unproposed)::int AS unproposed_hours,
-               count(*)::int AS requests,
-               coalesce(json_agg(
-                   json_build_object(
-                       'id', id, 'title', title, 'secretariat', secretariat, 'kind', kind,
-                       'status', status, 'priority', priority, 'start_date', start_date,
-                       'end_date', end_date, 'meeting_code', meeting_code, 'hours', hours,
-                       'hours_proposed', hours_proposed, 'hours_accepted', hours_accepted,
-                       'unmet_hours', unmet
-                   ) ORDER BY rank
-               ) FILTER (WHERE rank <= :requests_per_skill), '[]') AS top_requests
-        FROM per_skill
-        GROUP BY skill
-        ORDER BY unmet_hours DESC, skill COLLATE "C"
-        LIMIT :limit
-    """
-    stmt = text(sql).columns(
-        column("skill"),
-        column("unmet_hours"),
-        column("unproposed_hours"),
-        column("requests"),
-        column("top_requests", JSON),
-    )
     params = {**f.params(), "limit": limit, "requests_per_skill": requests_per_skill}
-    return list((await session.execute(stmt, params)).all())
+    return list((await session.execute(_unmet_skills(_shape(f)), params)).all())
 
 
-def _exchange_hours(f: SupportQuery) -> str:
-    """FROM and WHERE of the allocation days in the filters, with both secretariats."""
+@functools.cache
+def _unmet_skills(f: _Shape) -> Select[Any]:
+    r = aliased(WorkloadRequest, name="r")
+    unmet = r.hours - r.hours_accepted
+    request = (
+        select(
+            *_request_columns(r),
+            r.skills,
+            r.meeting_code,
+            unmet.label("unmet"),
+            func.greatest(unmet - r.hours_proposed, 0).label("unproposed"),
+        )
+        .where(
+            r.status != "cancelled",
+            r.hours > r.hours_accepted,
+            *_own(f, r.secretariat_code, r.kind),
+            *_overlaps(f, r.start_date, r.end_date),
+        )
+        .cte("request")
+    )
+    q = request.c
+    skills = func.unnest(q.skills).table_valued("skill").render_derived(name="skill")
+    skill = skills.c.skill
+    per_skill = (
+        select(
+            skill,
+            *request.c,
+            func.row_number()
+            .over(partition_by=skill, order_by=(q.unmet.desc(), q.start_date, q.id))
+            .label("rank"),
+        )
+        .select_from(request.join(skills, true()))
+        .cte("per_skill")
+    )
+    p = per_skill.c
+    shown = _json_object(
+        id=p.id,
+        title=p.title,
+        secretariat=p.secretariat,
+        kind=p.kind,
+        status=p.status,
+        priority=p.priority,
+        start_date=p.start_date,
+        end_date=p.end_date,
+        meeting_code=p.meeting_code,
+        hours=p.hours,
+        hours_proposed=p.hours_proposed,
+        hours_accepted=p.hours_accepted,
+        unmet_hours=p.unmet,
+    )
+    top_requests = func.coalesce(
+        func.json_agg(aggregate_order_by(shown, p.rank)).filter(
+            p.rank <= bindparam("requests_per_skill", type_=Integer)
+        ),
+        func.json_build_array(),
+        type_=JSON,
+    )
+    return (
+        select(
+            p.skill,
+            _int(func.sum(p.unmet)).label("unmet_hours"),
+            _int(func.sum(p.unproposed)).label("unproposed_hours"),
+            _int(func.count()).label("requests"),
+            top_requests.label("top_requests"),
+        )
+        .group_by(p.skill)
+        .order_by(desc("unmet_hours"), p.skill.collate("C"))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _exchanged(f: _Shape) -> Any:
+    """`given`: the allocation days in the filters, with both secretariats."""
+    a = aliased(Allocation, name="a")
+    d = aliased(AllocationDay, name="d")
+    r = aliased(WorkloadRequest, name="r")
+    o = aliased(CapacityOffer, name="o")
     involved = (
-        ["(o.secretariat_code = :secretariat OR r.secretariat_code = :secretariat)"]
-        if f.secretariat is not None
+        [or_(o.secretariat_code == _SECRETARIAT, r.secretariat_code == _SECRETARIAT)]
+        if f.secretariat
         else []
     )
-    kind = ["r.kind = :kind"] if f.kind is not None else []
-    return f"""
-        FROM allocation a
-        JOIN allocation_day d ON d.allocation_id = a.id
-        JOIN workload_request r ON r.id = a.request_id
-        JOIN capacity_offer o ON o.id = a.offer_id
-        WHERE a.status IN ('proposed', 'accepted')
-            {_and(involved + kind + _days_in_range(f, "d.day"))}
-    """
+    kind = [r.kind == _KIND] if f.kind else []
+    return (
+        select(
+            o.secretariat_code.label("giver"),
+            r.secretariat_code.label("receiver"),
+            a.status,
+            a.travel,
+            r.on_site,
+            d.hours,
+        )
+        .select_from(a)
+        .join(d, d.allocation_id == a.id)
+        .join(r, r.id == a.request_id)
+        .join(o, o.id == a.offer_id)
+        .where(a.status.in_(_IN_FORCE), *involved, *kind, *_in_range(f, d.day))
+        .cte("given")
+    )
 
 
 async def exchange_pairs(session: AsyncSession, f: SupportQuery) -> list[Any]:
     """Hours each secretariat gave to each other one (allocation_day hours in the range),
     with how the accepted ones were given; `grouping` 3 is the total over all pairs."""
-    sql = f"""
-        SELECT o.secretariat_code AS giver, r.secretariat_code AS receiver,
-               coalesce(sum(d.hours) FILTER (WHERE a.status = 'accepted'), 0)::int
-                   AS hours_accepted,
-               coalesce(sum(d.hours) FILTER (WHERE a.status = 'proposed'), 0)::int
-                   AS hours_proposed,
-               coalesce(sum(d.hours) FILTER (WHERE a.status = 'accepted' AND NOT r.on_site),
-                        0)::int AS remote_hours,
-               coalesce(sum(d.hours) FILTER (
-                   WHERE a.status = 'accepted' AND r.on_site AND NOT a.travel), 0)::int
-                   AS on_site_hours,
-               coalesce(sum(d.hours) FILTER (WHERE a.status = 'accepted' AND a.travel),
-                        0)::int AS travel_hours,
-               GROUPING(o.secretariat_code, r.secretariat_code) AS grouping
-        {_exchange_hours(f)}
-        GROUP BY GROUPING SETS ((o.secretariat_code, r.secretariat_code), ())
-        ORDER BY grouping, giver, receiver
-    """
-    return list((await session.execute(text(sql), f.params())).all())
+    return list((await session.execute(_exchange_pairs(_shape(f)), f.params())).all())
+
+
+@functools.cache
+def _exchange_pairs(f: _Shape) -> Select[Any]:
+    g = _exchanged(f).c
+    accepted = g.status == "accepted"
+    return (
+        select(
+            g.giver,
+            g.receiver,
+            _int(_hours_if(g.hours, accepted)).label("hours_accepted"),
+            _int(_hours_if(g.hours, g.status == "proposed")).label("hours_proposed"),
+            _int(_hours_if(g.hours, and_(accepted, not_(g.on_site)))).label("remote_hours"),
+            _int(_hours_if(g.hours, and_(accepted, g.on_site, not_(g.travel)))).label(
+                "on_site_hours"
+            ),
+            _int(_hours_if(g.hours, and_(accepted, g.travel))).label("travel_hours"),
+            func.grouping(g.giver, g.receiver).label("grouping"),
+        )
+        .group_by(func.grouping_sets(tuple_(g.giver, g.receiver), tuple_()))
+        .order_by("grouping", g.giver, g.receiver)
+    )
 
 
 async def exchange_balance(session: AsyncSession, f: SupportQuery) -> list[dict[str, Any]]:
     """Accepted and proposed hours each secretariat gave and received in the range."""
-    sql = f"""
-        WITH given AS (
-            SELECT o.secretariat_code AS giver, r.secretariat_code AS receiver,
-                   a.status, d.hours
-            {_exchange_hours(f)}
-        )
-        SELECT side.secretariat,
-               coalesce(sum(side.given) FILTER (WHERE status = 'accepted'), 0)::int
-                   AS hours_given,
-               coalesce(sum(side.received) FILTER (WHERE status = 'accepted'), 0)::int
-                   AS hours_received,
-               coalesce(sum(side.given - side.received) FILTER (WHERE status = 'accepted'),
-                        0)::int AS balance,
-               coalesce(sum(side.given) FILTER (WHERE status = 'proposed'), 0)::int
-                   AS hours_proposed_to_give,
-               coalesce(sum(side.received) FILTER (WHERE status = 'proposed'), 0)::int
-                   AS hours_proposed_to_receive
-        FROM given,
-             LATERAL (VALUES (giver, hours, 0), (receiver, 0, hours))
-                 AS side(secretariat, given, received)
-        GROUP BY side.secretariat
-        ORDER BY side.secretariat
-    """
-    rows = (await session.execute(text(sql), f.params())).mappings()
+    rows = (await session.execute(_exchange_balance(_shape(f)), f.params())).mappings()
     return [dict(r) for r in rows]
+
+
+@functools.cache
+def _exchange_balance(f: _Shape) -> Select[Any]:
+    given = _exchanged(f)
+    g = given.c
+    # Each day's hours twice: once on the giver's side, once on the receiver's.
+    side = union_all(
+        select(
+            g.giver.label("secretariat"), g.hours.label("given"), _NONE.label("received")
+        ).correlate(given),
+        select(g.receiver, _NONE, g.hours).correlate(given),
+    ).lateral("side")
+    s = side.c
+    accepted, proposed = g.status == "accepted", g.status == "proposed"
+    return (
+        select(
+            s.secretariat,
+            _int(_hours_if(s.given, accepted)).label("hours_given"),
+            _int(_hours_if(s.received, accepted)).label("hours_received"),
+            _int(_hours_if(s.given - s.received, accepted)).label("balance"),
+            _int(_hours_if(s.given, proposed)).label("hours_proposed_to_give"),
+            _int(_hours_if(s.received, proposed)).label("hours_proposed_to_receive"),
+        )
+        .select_from(given.join(side, true()))
+        .group_by(s.secretariat)
+        .order_by(s.secretariat)
+    )
+
+
+def _meeting_requests(f: _Shape) -> tuple[Any, list[ColumnElement[bool]]]:
+    """The requests linked to a meeting in the filters: the alias `r` and its conditions."""
+    r = aliased(WorkloadRequest, name="r")
+    return r, [
+        r.meeting_code == _CODE,
+        *_own(f, r.secretariat_code, r.kind),
+        *_overlaps(f, r.start_date, r.end_date),
+    ]
 
 
 async def meeting_requests(
@@ -452,106 +720,116 @@ async def meeting_requests(
 ) -> list[dict[str, Any]]:
     """The requests linked to a meeting, each with its helpers (proposed and accepted
     allocations, with the offer and its secretariat)."""
-    sql = f"""
-        SELECT r.id, r.title, r.secretariat_code AS secretariat, r.kind, r.status,
-               r.priority, r.start_date, r.end_date, r.hours, r.hours_proposed,
-               r.hours_accepted, r.on_site, r.location, r.skills,
-               coalesce(
-                   json_agg(
-                       json_build_object(
-                           'allocation_id', a.id, 'offer_id', o.id, 'offer_title', o.title,
-                           'secretariat', o.secretariat_code, 'status', a.status,
-                           'hours', a.hours, 'travel', a.travel,
-                           'mode', CASE WHEN NOT r.on_site THEN 'remote'
-                                        WHEN a.travel THEN 'travel' ELSE 'on_site' END
-                       ) ORDER BY a.status, o.secretariat_code, o.title, a.id
-                   ) FILTER (WHERE a.id IS NOT NULL),
-                   '[]'
-               ) AS helpers
-        FROM workload_request r
-        LEFT JOIN allocation a
-               ON a.request_id = r.id AND a.status IN ('proposed', 'accepted')
-        LEFT JOIN capacity_offer o ON o.id = a.offer_id
-        WHERE r.meeting_code = :code{_and(_own(f, "r") + _request_window(f, "r"))}
-        GROUP BY r.id
-        ORDER BY r.start_date, r.title, r.id
-    """
-    stmt = text(sql).columns(
-        *(
-            column(name)
-            for name in (
-                "id",
-                "title",
-                "secretariat",
-                "kind",
-                "status",
-                "priority",
-                "start_date",
-                "end_date",
-                "hours",
-                "hours_proposed",
-                "hours_accepted",
-                "on_site",
-                "location",
-                "skills",
-            )
-        ),
-        column("helpers", JSON),
-    )
-    rows = (await session.execute(stmt, {**f.params(), "code": code})).mappings()
+    params = {**f.params(), "code": code}
+    rows = (await session.execute(_meeting_requests_with_helpers(_shape(f)), params)).mappings()
     return [dict(r) for r in rows]
+
+
+@functools.cache
+def _meeting_requests_with_helpers(f: _Shape) -> Select[Any]:
+    r, linked = _meeting_requests(f)
+    a = aliased(Allocation, name="a")
+    o = aliased(CapacityOffer, name="o")
+    helper = _json_object(
+        allocation_id=a.id,
+        offer_id=o.id,
+        offer_title=o.title,
+        secretariat=o.secretariat_code,
+        status=a.status,
+        hours=a.hours,
+        travel=a.travel,
+        mode=case((not_(r.on_site), "remote"), (a.travel, "travel"), else_="on_site"),
+    )
+    helpers = func.coalesce(
+        func.json_agg(
+            aggregate_order_by(helper, a.status, o.secretariat_code, o.title, a.id)
+        ).filter(a.id.is_not(None)),
+        func.json_build_array(),
+        type_=JSON,
+    )
+    return (
+        select(
+            *_request_columns(r),
+            r.on_site,
+            r.location,
+            r.skills,
+            helpers.label("helpers"),
+        )
+        .select_from(r)
+        .outerjoin(a, and_(a.request_id == r.id, a.status.in_(_IN_FORCE)))
+        .outerjoin(o, o.id == a.offer_id)
+        .where(*linked)
+        .group_by(r.id)
+        .order_by(r.start_date, r.title, r.id)
+    )
 
 
 async def meeting_support(session: AsyncSession, code: str, f: SupportQuery) -> dict[str, Any]:
     """Totals of the requests linked to a meeting and of the hours given to them."""
-    sql = f"""
-        WITH request AS (
-            SELECT r.*
-            FROM workload_request r
-            WHERE r.meeting_code = :code{_and(_own(f, "r") + _request_window(f, "r"))}
-        ),
-        given AS (
-            SELECT
-                coalesce(sum(a.hours) FILTER (WHERE a.status = 'accepted' AND NOT r.on_site),
-                         0)::int AS remote_hours,
-                coalesce(sum(a.hours) FILTER (
-                    WHERE a.status = 'accepted' AND r.on_site AND NOT a.travel), 0)::int
-                    AS on_site_hours,
-                coalesce(sum(a.hours) FILTER (WHERE a.status = 'accepted' AND a.travel),
-                         0)::int AS travel_hours,
-                count(DISTINCT o.id) FILTER (WHERE a.status = 'accepted')::int
-                    AS accepted_offers
-            FROM request r
-            JOIN allocation a ON a.request_id = r.id AND a.status IN ('proposed', 'accepted')
-            JOIN capacity_offer o ON o.id = a.offer_id
+    params = {**f.params(), "code": code}
+    return dict((await session.execute(_meeting_support(_shape(f)), params)).mappings().one())
+
+
+@functools.cache
+def _meeting_support(f: _Shape) -> Select[Any]:
+    r, linked = _meeting_requests(f)
+    request = (
+        select(
+            r.id,
+            r.status,
+            r.hours,
+            r.hours_proposed,
+            r.hours_accepted,
+            r.on_site,
         )
-        SELECT coalesce(sum(n), 0)::int AS requests,
-               coalesce(jsonb_object_agg(status, n) FILTER (WHERE status IS NOT NULL), '{{}}')
-                   AS by_status,
-               coalesce(sum(requested), 0)::int AS hours_requested,
-               coalesce(sum(proposed), 0)::int AS hours_proposed,
-               coalesce(sum(accepted), 0)::int AS hours_accepted,
-               (SELECT remote_hours FROM given), (SELECT on_site_hours FROM given),
-               (SELECT travel_hours FROM given), (SELECT accepted_offers FROM given)
-        FROM (
-            SELECT status, count(*) AS n,
-                   sum(hours) FILTER (WHERE status <> 'cancelled') AS requested,
-                   sum(hours_proposed) AS proposed, sum(hours_accepted) AS accepted
-            FROM request GROUP BY status
-        ) AS per_status
-    """
-    stmt = text(sql).columns(
-        column("requests"),
-        column("by_status", JSON),
-        column("hours_requested"),
-        column("hours_proposed"),
-        column("hours_accepted"),
-        column("remote_hours"),
-        column("on_site_hours"),
-        column("travel_hours"),
-        column("accepted_offers"),
+        .where(*linked)
+        .cte("request")
     )
-    return dict((await session.execute(stmt, {**f.params(), "code": code})).mappings().one())
+    q = request.c
+    a = aliased(Allocation, name="a")
+    o = aliased(CapacityOffer, name="o")
+    accepted = a.status == "accepted"
+    given = (
+        select(
+            _int(_hours_if(a.hours, and_(accepted, not_(q.on_site)))).label("remote_hours"),
+            _int(_hours_if(a.hours, and_(accepted, q.on_site, not_(a.travel)))).label(
+                "on_site_hours"
+            ),
+            _int(_hours_if(a.hours, and_(accepted, a.travel))).label("travel_hours"),
+            _int(func.count(distinct(o.id)).filter(accepted)).label("accepted_offers"),
+        )
+        .select_from(request)
+        .join(a, and_(a.request_id == q.id, a.status.in_(_IN_FORCE)))
+        .join(o, o.id == a.offer_id)
+        .cte("given")
+    )
+    per_status = (
+        select(
+            q.status,
+            func.count().label("n"),
+            func.sum(q.hours).filter(q.status != "cancelled").label("requested"),
+            func.sum(q.hours_proposed).label("proposed"),
+            func.sum(q.hours_accepted).label("accepted"),
+        )
+        .group_by(q.status)
+        .subquery("per_status")
+    )
+    s = per_status.c
+    return select(
+        _int(func.coalesce(func.sum(s.n), 0)).label("requests"),
+        func.coalesce(
+            func.jsonb_object_agg(s.status, s.n).filter(s.status.is_not(None)),
+            func.jsonb_build_object(),
+            type_=JSON,
+        ).label("by_status"),
+        _int(func.coalesce(func.sum(s.requested), 0)).label("hours_requested"),
+        _int(func.coalesce(func.sum(s.proposed), 0)).label("hours_proposed"),
+        _int(func.coalesce(func.sum(s.accepted), 0)).label("hours_accepted"),
+        *(
+            select(given.c[name]).scalar_subquery().label(name)
+            for name in ("remote_hours", "on_site_hours", "travel_hours", "accepted_offers")
+        ),
+    ).select_from(per_status)
 
 
 async def meeting_activities(
@@ -559,26 +837,39 @@ async def meeting_activities(
 ) -> list[Any]:
     """The joint activities reported to a meeting, one row per theme in the register's order
     (the themes with none are left out)."""
-    involved = (
-        " AND (a.lead_secretariat_code = :secretariat"
-        " OR a.partner_secretariat_codes @> ARRAY[CAST(:secretariat AS varchar)])"
-        if secretariat is not None
-        else ""
-    )
-    sql = f"""
-        SELECT a.theme, count(*)::int AS total,
-               json_agg(
-                   json_build_object(
-                       'id', a.id, 'title', a.title, 'lead_secretariat', a.lead_secretariat_code,
-                       'partner_secretariats', a.partner_secretariat_codes,
-                       'status', a.status, 'species', a.species
-                   ) ORDER BY a.title, a.id
-               ) AS activities
-        FROM activity a
-        WHERE a.meeting_codes @> ARRAY[CAST(:code AS varchar)]{involved}
-        GROUP BY a.theme
-        ORDER BY array_position(CAST(:themes AS text[]), a.theme::text)
-    """
-    stmt = text(sql).columns(column("theme"), column("total"), column("activities", JSON))
-    params = {"code": code, "secretariat": secretariat, "themes": list(THEME_ORDER)}
+    params = {"code": code, "secretariat": secretariat}
+    stmt = _meeting_activities(secretariat is not None)
     return list((await session.execute(stmt, params)).all())
+
+
+@functools.cache
+def _meeting_activities(involved_only: bool) -> Select[Any]:
+    a = aliased(Activity, name="a")
+    involved = (
+        [
+            or_(
+                a.lead_secretariat_code == _SECRETARIAT,
+                a.partner_secretariat_codes.contains(array([_SECRETARIAT])),
+            )
+        ]
+        if involved_only
+        else []
+    )
+    shown = _json_object(
+        id=a.id,
+        title=a.title,
+        lead_secretariat=a.lead_secretariat_code,
+        partner_secretariats=a.partner_secretariat_codes,
+        status=a.status,
+        species=a.species,
+    )
+    return (
+        select(
+            a.theme,
+            _int(func.count()).label("total"),
+            func.json_agg(aggregate_order_by(shown, a.title, a.id), type_=JSON).label("activities"),
+        )
+        .where(a.meeting_codes.contains(array([_CODE])), *involved)
+        .group_by(a.theme)
+        .order_by(func.array_position(literal(list(THEME_ORDER), ARRAY(Text)), cast(a.theme, Text)))
+    )

@@ -21,6 +21,11 @@
 Every attempt is recorded in `webhook_attempt`. Delivery is at least once: a worker that
 dies after sending and before recording sends again; receivers drop duplicates by
 `webhook-id`.
+
+`run` is many short transactions (fan-out, each lease, each delivery's record, each release)
+with the HTTP calls between them, never inside one, and several subscriptions in flight at
+once. So it takes a unit-of-work factory (`shared.db.UnitOfWork`) from the worker's task,
+which decides what each commit does, rather than a session; nothing here commits.
 """
 
 from __future__ import annotations
@@ -37,9 +42,9 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import session_scope
+from shared.db import UnitOfWork
 from shared.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from shared.serialization import dumps
 from shared.webhooks import repository, service, signing
@@ -235,23 +240,23 @@ async def record(
     return attempt
 
 
-async def _claim(factory: async_sessionmaker[AsyncSession], limit: int) -> list[uuid.UUID]:
+async def _claim(units: UnitOfWork, limit: int) -> list[uuid.UUID]:
     """Lease subscriptions whose oldest pending delivery is due."""
-    async with session_scope(factory) as session:
+    async with units() as session:
         return await repository.lease_due(session, limit, LEASE)
 
 
-async def _release(factory: async_sessionmaker[AsyncSession], sub_id: uuid.UUID) -> None:
-    async with session_scope(factory) as session:
+async def _release(units: UnitOfWork, sub_id: uuid.UUID) -> None:
+    async with units() as session:
         await repository.release(session, sub_id)
 
 
 async def _next_due(
-    factory: async_sessionmaker[AsyncSession], sub_id: uuid.UUID
+    units: UnitOfWork, sub_id: uuid.UUID
 ) -> tuple[str, str, WebhookDelivery] | datetime | None:
     """The subscription's oldest pending delivery if due (renewing the lease), else when
     it will be (None when nothing is pending or the subscription is off)."""
-    async with session_scope(factory) as session:
+    async with units() as session:
         sub = await repository.get(session, sub_id)
         if sub is None or not sub.enabled:
             return None
@@ -265,7 +270,7 @@ async def _next_due(
 
 
 async def _deliver_for(
-    factory: async_sessionmaker[AsyncSession],
+    units: UnitOfWork,
     client: httpx.AsyncClient,
     sub_id: uuid.UUID,
     allowed_hosts: frozenset[str],
@@ -275,7 +280,7 @@ async def _deliver_for(
     sent = 0
     try:
         while sent < SENDS_PER_LEASE:
-            due = await _next_due(factory, sub_id)
+            due = await _next_due(units, sub_id)
             if not isinstance(due, tuple):
                 if isinstance(due, datetime) and nudge is not None:
                     await nudge(due)
@@ -285,7 +290,7 @@ async def _deliver_for(
                 client, url, secret, delivery.message_id, _body(delivery.payload), allowed_hosts
             )
             attempted_at = datetime.now(UTC)
-            async with session_scope(factory) as session:
+            async with units() as session:
                 sub = await repository.get(session, sub_id, lock=True)
                 current = await repository.get_delivery(session, delivery.id, lock=True)
                 if sub is None or current is None or current.status != "pending":
@@ -306,25 +311,26 @@ async def _deliver_for(
             )
         return sent
     finally:
-        await _release(factory, sub_id)
+        await _release(units, sub_id)
 
 
 async def run(
-    factory: async_sessionmaker[AsyncSession],
+    units: UnitOfWork,
     client: httpx.AsyncClient,
     allowed_hosts: frozenset[str],
     nudge: Nudge | None = None,
 ) -> dict[str, int]:
-    """Dispatch new events, then send everything that is due; what was done."""
-    async with session_scope(factory) as session:
+    """Dispatch new events, then send everything that is due, each transaction in a unit of
+    work from `units`; what was done."""
+    async with units() as session:
         dispatched = await dispatch(session)
     attempts = 0
     while True:
-        claimed = await _claim(factory, CONCURRENT_SUBSCRIPTIONS)
+        claimed = await _claim(units, CONCURRENT_SUBSCRIPTIONS)
         if not claimed:
             break
         counts = await asyncio.gather(
-            *(_deliver_for(factory, client, s, allowed_hosts, nudge) for s in claimed)
+            *(_deliver_for(units, client, s, allowed_hosts, nudge) for s in claimed)
         )
         attempts += sum(counts)
         if not any(counts):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.matching import service
 from shared.models import Allocation
-from tests.factories import Keys
+from tests.factories import Keys, units
 from tests.support.factories import offer_body, post, request_body, week
 
 REQUESTS, OFFERS = "/v1/workload-requests", "/v1/capacity-offers"
@@ -39,7 +39,7 @@ async def test_preview_shows_what_a_run_would_change_and_writes_nothing(
     assert body["figures"]["weight_served"] == 64
     assert await _allocations(session_factory) == 0
 
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     again = (await client.post("/v1/matching/preview", headers=keys.admin)).json()
     assert (again["added"], again["changed"], again["dropped"], again["unchanged"]) == (
         [],
@@ -87,7 +87,7 @@ async def test_candidates_name_the_first_excluding_rule_and_where_hours_went(
     )
     gone = await post(client, OFFERS, offer_body(title="Gone"), keys.cms)
     assert (await client.post(f"{OFFERS}/{gone['id']}/withdraw", headers=keys.cms)).is_success
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
 
     path = f"{REQUESTS}/{req['id']}/candidates"
     shown = await client.get(path, headers=keys.cms)
@@ -124,7 +124,7 @@ async def test_candidates_name_the_first_excluding_rule_and_where_hours_went(
     assert by["Short"]["hours_to_higher_weight"] is None
 
     await post(client, OFFERS, offer_body(title="Spare"), keys.cms)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     by = _by_title((await client.get(path, headers=keys.cms)).json())
     assert by["Spare"]["hours_proposed"] == 16
     page = await client.get(

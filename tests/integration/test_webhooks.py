@@ -29,8 +29,9 @@ from shared.db import session_scope
 from shared.models import WebhookDelivery, WebhookSubscription
 from shared.policy import Principal
 from shared.webhooks import delivery, service
-from tests.factories import Keys, activity_body, create
+from tests.factories import Keys, activity_body, create, units
 from tests.integration.conftest import Received, Receiver
+from tests.support.factories import offer_body, post, request_body
 
 ADMIN = Principal(uuid.uuid4(), "test-admin", None, frozenset({"admin"}))
 
@@ -440,7 +441,7 @@ async def test_delivery_time_check_refuses_a_host_no_longer_allowed(
     await create(hooks_client, "/v1/activities", activity_body(), keys.cms)
     async with httpx.AsyncClient() as http:
         # The allow-list has since been emptied: the worker must not call 127.0.0.1.
-        done = await delivery.run(session_factory, http, frozenset())
+        done = await delivery.run(units(session_factory), http, frozenset())
     assert done == {"dispatched": 1, "attempts": 1}
     assert receiver.snapshot() == []
     log = (
@@ -563,3 +564,37 @@ async def test_delivery_connects_to_the_checked_address_and_rechecks_dns(
     assert verify_signature(secret, dict(request.headers), request.content)
     assert not refused.delivered and not refused.retryable
     assert "10.0.0.7" in (refused.error or "")
+
+
+async def test_proposals_of_a_matching_run_reach_subscribers_well_before_the_sweep(
+    hooks_client: httpx.AsyncClient,
+    keys: Keys,
+    receiver: Receiver,
+    hooks_worker: subprocess.Popen[bytes],
+) -> None:
+    await _subscribe(hooks_client, keys, receiver.url, ["allocation.proposed"])
+    await post(hooks_client, "/v1/capacity-offers", offer_body(), keys.cms)
+
+    async def runs() -> list[dict[str, Any]]:
+        page = await hooks_client.get("/v1/matching/runs", headers=keys.admin)
+        items: list[dict[str, Any]] = page.json()["items"]
+        return items
+
+    # The worker is up once the offer's run is done (nothing to propose yet).
+    deadline = time.monotonic() + 90
+    while not any(r["status"] == "succeeded" for r in await runs()):
+        assert time.monotonic() < deadline, await runs()
+        await asyncio.sleep(0.2)
+    # The webhook sweep runs at seconds 1, 6, 11... of each minute: post the request just
+    # after one, so that a delivery left to the sweep would come 4.6 s later at the earliest.
+    await asyncio.sleep((1.3 - time.time()) % 5)
+    posted = time.time()
+    req = await post(hooks_client, "/v1/workload-requests", request_body(), keys.cites)
+
+    await _wait(receiver, lambda rs: len(_delivered(rs)) >= 1, seconds=15)
+    [proposed] = receiver.snapshot()
+    body = orjson.loads(proposed.body)
+    assert body["type"] == "allocation.proposed"
+    assert body["data"]["request_id"] == req["id"]
+    assert proposed.at - posted < 3.5, proposed.at - posted
+    assert hooks_worker.poll() is None

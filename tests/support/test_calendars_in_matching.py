@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.matching import service
-from tests.factories import Keys
+from tests.factories import Keys, units
 from tests.support.factories import offer_body, post, request_body, week
 
 REQUESTS, OFFERS = "/v1/workload-requests", "/v1/capacity-offers"
@@ -58,7 +58,7 @@ async def test_no_proposal_falls_on_a_holiday_closure_or_away_day_of_either_side
         offer_body(unavailable_dates=[days[3].isoformat()], total_hours=40),
         keys.cms,
     )
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     proposed = await _proposed_days(client, keys)
     assert len(proposed) == 1
     used = next(iter(proposed.values()))
@@ -99,7 +99,7 @@ async def test_a_closure_added_after_a_run_replaces_the_proposals_on_that_day(
     days = week()
     await post(client, REQUESTS, request_body(hours=16), keys.cites)
     await post(client, OFFERS, offer_body(total_hours=40), keys.cms)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     (before,) = (await _proposed_days(client, keys)).values()
     closing = before[0]
     added = await client.post(
@@ -114,7 +114,7 @@ async def test_a_closure_added_after_a_run_replaces_the_proposals_on_that_day(
     assert refused.status_code == 409, refused.text
     assert refused.json()["limit"] == "window"
 
-    run = await service.kick(session_factory)
+    run = await service.kick(units(session_factory))
     assert run is not None and "closure.added CMS" in run.trigger
     (after,) = (await _proposed_days(client, keys)).values()
     assert closing not in after
@@ -136,7 +136,7 @@ async def test_a_geneva_holiday_keeps_bonn_from_working_for_geneva_that_day(
     }
     await post(client, REQUESTS, request_body(hours=40, **window), keys.cites)
     await post(client, OFFERS, offer_body(total_hours=40, **window), keys.cms)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     (used,) = (await _proposed_days(client, keys)).values()
     assert holiday not in used
     assert len(used) == 4

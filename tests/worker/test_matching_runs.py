@@ -26,7 +26,7 @@ from shared.embedded import EmbeddedRedis
 from shared.matching import engine, service
 from shared.models import Allocation, AllocationDay, CapacityOffer, MatchingRun, MatchingTrigger
 from shared.support.allocations.proposals import ProposalsRejected
-from tests.factories import Keys
+from tests.factories import Keys, units
 from tests.servers import start_private_redis, start_process, stop_process
 from tests.support.factories import figures_agree, offer_body, post, request_body
 
@@ -126,7 +126,7 @@ async def test_worker_killed_mid_run_leaves_previous_proposals_and_next_run_comp
 ) -> None:
     await post(client, OFFERS, offer_body(total_hours=40), keys.cms)
     first = await post(client, REQUESTS, request_body(hours=8), keys.cites)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     before = await _proposed(client, keys, first["id"])
     assert sum(a["hours"] for a in before) == 8
 
@@ -234,7 +234,7 @@ async def test_data_changed_mid_run_never_yields_a_committed_over_allocation(
 ) -> None:
     off = await post(client, OFFERS, offer_body(hours_per_day=4, total_hours=20), keys.cms)
     first = await post(client, REQUESTS, request_body(hours=20), keys.cites)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     proposed = await _proposed(client, keys, first["id"])
     assert sum(a["hours"] for a in proposed) == 20
 
@@ -245,7 +245,7 @@ async def test_data_changed_mid_run_never_yields_a_committed_over_allocation(
     )
     paused = _PausedSolve()
     monkeypatch.setattr(service.engine, "solve", paused)
-    running = asyncio.create_task(service.kick(session_factory))
+    running = asyncio.create_task(service.kick(units(session_factory)))
     assert await asyncio.to_thread(paused.computing.wait, 30)
     if change == "accept":
         done = await client.post(f"/v1/allocations/{proposed[0]['id']}/accept", headers=keys.cms)
@@ -277,12 +277,12 @@ async def test_rejected_proposals_every_attempt_fail_the_run_and_keep_its_trigge
         raise ProposalsRejected("the data changed")
 
     monkeypatch.setattr(service, "apply_proposals", rejected)
-    run = await service.kick(session_factory)
+    run = await service.kick(units(session_factory))
     assert run is not None and run.status == "failed"
     assert "5 attempts" in (run.error or "")
     assert await _pending(session_factory) == 2
     monkeypatch.undo()
-    again = await service.kick(session_factory)
+    again = await service.kick(units(session_factory))
     assert again is not None and again.status == "succeeded"
     assert await _pending(session_factory) == 0
 
@@ -346,13 +346,13 @@ async def test_a_pair_with_accepted_hours_gets_more_proposed_and_both_can_be_acc
 ) -> None:
     await post(client, OFFERS, offer_body(hours_per_day=4, total_hours=40), keys.cms)
     req = await post(client, REQUESTS, request_body(hours=8), keys.cites)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     [first] = await _proposed(client, keys, req["id"])
     assert (await client.post(f"/v1/allocations/{first['id']}/accept", headers=keys.cms)).is_success
 
     grown = await client.patch(f"{REQUESTS}/{req['id']}", json={"hours": 16}, headers=keys.cites)
     assert grown.is_success, grown.text
-    run = await service.kick(session_factory)
+    run = await service.kick(units(session_factory))
     assert run is not None and run.status == "succeeded"
     [second] = await _proposed(client, keys, req["id"])
     assert second["offer_id"] == first["offer_id"] and second["hours"] == 8
@@ -382,7 +382,7 @@ async def test_sweep_carries_out_a_queued_run_whose_job_was_lost(
         )
         fresh = MatchingRun(trigger="api", status="queued")
         session.add(fresh)
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     async with session_factory() as session:
         assert (await session.get(MatchingRun, lost.id)).status == "succeeded"  # type: ignore[union-attr]
         assert (await session.get(MatchingRun, fresh.id)).status == "queued"  # type: ignore[union-attr]
@@ -404,7 +404,7 @@ async def test_sweep_records_a_run_whose_worker_died_as_failed(
         await session.execute(
             update(MatchingRun).where(MatchingRun.id == alive.id).values(started_at=text("now()"))
         )
-    await service.kick(session_factory)
+    await service.kick(units(session_factory))
     async with session_factory() as session:
         found = await session.get(MatchingRun, dead.id)
         assert found is not None and found.status == "failed" and found.error
@@ -421,15 +421,15 @@ async def test_kicks_during_a_run_coalesce_into_one_waiting_run(
     await post(client, REQUESTS, request_body(hours=8), keys.cites)
     paused = _PausedSolve()
     monkeypatch.setattr(service.engine, "solve", paused)
-    running = asyncio.create_task(service.kick(session_factory))
+    running = asyncio.create_task(service.kick(units(session_factory)))
     assert await asyncio.to_thread(paused.computing.wait, 30)
 
     late = await post(client, REQUESTS, request_body(title="Late", hours=8), keys.cites)
-    waiting = asyncio.create_task(service.kick(session_factory))
+    waiting = asyncio.create_task(service.kick(units(session_factory)))
     await asyncio.sleep(0.5)
     assert not waiting.done()
     # A further kick leaves at once: the waiting run will take its trigger.
-    assert await asyncio.wait_for(service.kick(session_factory), 5) is None
+    assert await asyncio.wait_for(service.kick(units(session_factory)), 5) is None
 
     paused.go_on.set()
     first, second = await running, await waiting

@@ -1,10 +1,16 @@
-"""Matching tasks: thin wrappers around shared.matching.service."""
+"""Matching tasks: thin wrappers around shared.matching.service.
+
+A run is several transactions (attempts retried after a serialization failure, the failure
+recorded after a rollback), so the task hands the service its units of work rather than one
+session; each commits and then sends the jobs asked for in it (services/worker/units.py).
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from services.worker.units import units_of_work
 from shared.matching import service
 from shared.models import MatchingRun
 
@@ -17,15 +23,13 @@ def _observe(ctx: dict[str, Any], run: MatchingRun | None) -> None:
 
 async def run(ctx: dict[str, Any], run_id: str) -> str | None:
     """matching.run: carry out one queued matching run."""
-    result = await service.execute_run(
-        ctx["session_factory"], uuid.UUID(run_id), queue=ctx.get("redis")
-    )
+    result = await service.execute_run(units_of_work(ctx), uuid.UUID(run_id))
     _observe(ctx, result)
     return result.status if result else None
 
 
 async def kick(ctx: dict[str, Any]) -> str | None:
     """matching.kick: run matching if any trigger is pending (also the sweep, every 15 s)."""
-    result = await service.kick(ctx["session_factory"], queue=ctx.get("redis"))
+    result = await service.kick(units_of_work(ctx))
     _observe(ctx, result)
     return str(result.id) if result else None

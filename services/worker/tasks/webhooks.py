@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.worker.units import unit_of_work, units_of_work
 from shared import queue
-from shared.db import session_scope
 from shared.events import DELIVER_TASK
 from shared.webhooks import delivery
 
@@ -18,11 +18,10 @@ async def deliver(ctx: dict[str, Any]) -> dict[str, int]:
         # Wake up when the next retry is due (the sweep would also find it, a little later).
         await queue.defer(ctx["redis"], DELIVER_TASK, at)
 
+    # Many short transactions with the HTTP calls between them: the service opens each
+    # through the task's units of work.
     return await delivery.run(
-        ctx["session_factory"],
-        ctx["http"],
-        ctx["settings"].allowed_webhook_hosts,
-        nudge,
+        units_of_work(ctx), ctx["http"], ctx["settings"].allowed_webhook_hosts, nudge
     )
 
 
@@ -33,5 +32,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
 
 async def prune(ctx: dict[str, Any]) -> int:
     """webhooks.prune (cron): forget old events, deliveries and attempts."""
-    async with session_scope(ctx["session_factory"], ctx.get("redis")) as session:
+    async with unit_of_work(ctx) as session:
         return await delivery.prune(session, ctx["settings"].changes_retention_days)
