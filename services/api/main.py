@@ -10,11 +10,12 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Mount, Route
 
 from services.api import openapi, problems
 from services.api.auth import KeyCache
 from services.api.deps import refuse_control_characters, reject_unknown_query
-from services.api.middleware import EdgeMiddleware, Metrics
+from services.api.middleware import EdgeMiddleware, Metrics, RouteLabels
 from services.api.ratelimit import RateLimiter
 from services.api.routers import (
     activities,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    labels = RouteLabels()
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.rate_limiter = RateLimiter(
         settings.redis_url,
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         EdgeMiddleware,
         metrics=app.state.metrics,
+        labels=labels,
         key_cache=app.state.key_cache,
         limiter=app.state.rate_limiter,
         max_concurrent=settings.max_concurrent_requests,
@@ -146,6 +149,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routes = openapi.routes_of(
         [("", health.router), ("", dashboard.router), *(("/v1", r) for r in v1_routers)]
     )
+    for route in app.routes:
+        # The app's own routes (the docs) and mounts (static files); the included routers'
+        # routes by their full paths, in routing order.
+        if isinstance(route, Mount):
+            labels.add_mount(route.path)
+        elif isinstance(route, Route):
+            labels.add_route(route.path)
+    for path, _method in routes:
+        labels.add_route(path)
     build_document = app.openapi
 
     def exact_openapi() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.api.auth import MISSING_KEY, UNKNOWN_KEY, KeyCache, SessionMaker, bearer_token
@@ -67,26 +67,46 @@ class Metrics:
         )
 
 
-def route_label(scope: Scope, root_path: str = "") -> str:
-    """The route's full template (`/v1/activities/{activity_id}`), a mount's path for static
-    files, the path of the docs' own routes, or `unmatched` (404s: unbounded paths)."""
-    route = scope.get("route")
-    if route is not None:
-        # An included router's route knows its path below the prefix (`/activities`); the
-        # prefix is what of the request's path lies before the part the route matched.
-        path = scope["path"]
-        for cut in range(len(path)):
-            if path[cut] == "/" and route.path_regex.fullmatch(path[cut:]):
-                return f"{path[:cut]}{route.path}"
-        return str(route.path)
-    # Matched again as the request arrived: a mount rewrites root_path while it handles one.
-    arrived = {"type": "http", "path": scope["path"], "root_path": root_path, "method": "GET"}
-    for candidate in getattr(scope.get("app"), "routes", ()):
-        match, _ = candidate.matches(arrived)
-        template = getattr(candidate, "path", None)
-        if match is Match.FULL and template:
-            return str(template)
-    return "unmatched"
+class RouteLabels:
+    """Request path -> the template of the route it reaches (`/v1/activities/{activity_id}`),
+    a mount's path for static files, or `unmatched` (404s: unbounded paths), for metrics and
+    the access log. Requests refused at the edge never reach the router, and their label must
+    not cost a second routing pass: templates are grouped by their first two path segments,
+    so a label is one dict lookup and a few regular expressions."""
+
+    def __init__(self) -> None:
+        self._by_head: dict[str, list[tuple[re.Pattern[str], str]]] = {}
+        self._anywhere: list[tuple[re.Pattern[str], str]] = []
+        self._mounts: list[str] = []
+
+    def add_route(self, template: str) -> None:
+        """A route's full template, in routing order."""
+        regex, _, _ = compile_path(template)
+        head = _head(template)
+        bucket = self._anywhere if "{" in head else self._by_head.setdefault(head, [])
+        if all(t != template for _, t in bucket):
+            bucket.append((regex, template))
+
+    def add_mount(self, prefix: str) -> None:
+        """A mounted app (static files): every path below it has the mount's label."""
+        self._mounts.append(prefix.rstrip("/"))
+
+    def label(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        for regex, template in (*self._by_head.get(_head(path), ()), *self._anywhere):
+            if regex.match(path):
+                return template
+        for prefix in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                return prefix
+        # A route added to the app after the labels were made, which the router matched.
+        route = scope.get("route")
+        return str(route.path) if route is not None else "unmatched"
+
+
+def _head(path: str) -> str:
+    """`/v1/activities` of `/v1/activities/{activity_id}/history`."""
+    return "/".join(path.split("/", 3)[:3])
 
 
 class EdgeMiddleware:
@@ -96,6 +116,7 @@ class EdgeMiddleware:
         self,
         app: ASGIApp,
         metrics: Metrics,
+        labels: RouteLabels,
         key_cache: KeyCache,
         limiter: RateLimiter | None = None,
         max_concurrent: int = 256,
@@ -103,6 +124,7 @@ class EdgeMiddleware:
     ) -> None:
         self.app = app
         self.metrics = metrics
+        self.labels = labels
         self.key_cache = key_cache
         self.limiter = limiter
         self.max_concurrent = max_concurrent
@@ -154,7 +176,6 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        root_path = scope.get("root_path", "")
         request_id = None
         length = None
         has_body = False
@@ -253,14 +274,12 @@ class EdgeMiddleware:
         except Exception as exc:
             if response_started:
                 raise
-            await unhandled_response(exc, route_label(scope, root_path))(
-                scope, receive, send_wrapper
-            )
+            await unhandled_response(exc, self.labels.label(scope))(scope, receive, send_wrapper)
         finally:
             if counted:
                 self.in_flight -= 1
             elapsed = time.perf_counter() - started
-            template = route_label(scope, root_path)
+            template = self.labels.label(scope)
             method = scope["method"]
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template, method).observe(elapsed)

@@ -108,6 +108,23 @@ async def test_metrics_label_full_templates_static_files_and_docs_and_show_the_p
         assert f"\n{series}" in text, series
 
 
+async def test_requests_refused_at_the_edge_are_counted_under_their_route(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    # No key: refused before routing, still labelled with the route it was meant for.
+    await client.post("/v1/activities:batch-upsert", content=b"[]")
+    await client.get("/v1/workload-requests/00000000-0000-0000-0000-000000000000/candidates")
+    text = (await client.get("/metrics")).text
+    assert (
+        'tandem_http_requests_total{method="POST",route="/v1/activities:batch-upsert",'
+        'status="401"}' in text
+    )
+    assert (
+        'tandem_http_requests_total{method="GET",'
+        'route="/v1/workload-requests/{request_id}/candidates",status="401"}' in text
+    )
+
+
 async def test_unknown_route_and_wrong_method_are_problems(
     client: httpx.AsyncClient, keys: Keys
 ) -> None:
