@@ -99,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # operationIds are the route functions' names: list_activities, upsert_request...
         generate_unique_id_function=lambda route: route.name,
+        # Metrics are Prometheus's (services/api/middleware.py) and there is no tracing:
+        # FastAPI's OpenTelemetry hooks off, so no request pays for asking whether they're on.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
