@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.schemas import InputModel
-from shared.types import Day, ShortText
+from shared.types import Day, ShortText, example_day
 
 Country = Annotated[
     str,
@@ -35,9 +35,21 @@ class DutyStationWrite(InputModel):
     subdivision: Subdivision | None = None
 
 
+def _closure_example_day() -> str:
+    """The closure example's day: a Friday six weeks ahead, made with the document like the
+    other examples' days, and moved past Christmas to New Year, which secretariats have
+    usually closed already (the demo records those days), so that the example is no 409."""
+    day = date.fromisoformat(example_day(6, 4))
+    while day.month == 12 and day.day >= 24:
+        day += timedelta(weeks=1)
+    return day.isoformat()
+
+
 class ClosureCreate(InputModel):
     model_config = {
-        "json_schema_extra": {"examples": [{"date": "2026-12-28", "reason": "Year-end closure"}]}
+        "json_schema_extra": {
+            "examples": [{"date": _closure_example_day(), "reason": "Staff retreat"}]
+        }
     }
 
     date: Day

@@ -4,6 +4,7 @@ served: a generated client's first call, copied from the documentation, works.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.main import create_app
 from shared.config import Settings
+from shared.demo_history import year_end_closures
 from shared.support.allocations.schemas import AcceptBody, ReasonBody
 from tests.factories import Keys
 
@@ -130,3 +132,20 @@ async def test_each_documented_example_is_accepted(
             headers={**headers, "Content-Type": "application/merge-patch+json"},
         )
     assert 200 <= response.status_code < 300, (method, path, example, response.text)
+
+
+async def test_closure_example_is_accepted_where_the_year_end_is_closed_already(
+    api: httpx.AsyncClient, keys: Keys
+) -> None:
+    """The closure example is a day to come, and not one of the year-end days the demo (and
+    most secretariats) record, which a second closure of would be a 409."""
+    path = "/v1/secretariats/{code}/closures"
+    (example,) = [e for m, p, e in EXAMPLES if (m, p) == ("post", path)]
+    assert date.fromisoformat(example["date"]) > date.today()
+    for code, day, reason in year_end_closures(date.today()):
+        if code == "CITES":
+            body = {"date": day.isoformat(), "reason": reason}
+            closed = await api.post(_filled(path), json=body, headers=keys.cites)
+            assert closed.status_code == 201, closed.text
+    response = await api.post(_filled(path), json=example, headers=keys.cites)
+    assert response.status_code == 201, response.text
