@@ -15,10 +15,10 @@ from shared.activities.schemas import ActivityWrite
 from shared.calendars import service as calendars
 from shared.db import crud
 from shared.forecast import service as forecast
-from shared.matching import repository as matching
+from shared.matching import service as matching
 from shared.meetings import service as meetings
 from shared.meetings.schemas import MeetingWrite
-from shared.models import Allocation, MatchingRun, Meeting
+from shared.models import Allocation, Meeting
 from shared.policy import Principal
 from shared.support.allocations.proposals import ProposalIn, apply_proposals
 from shared.support.offers import service as offers
@@ -381,8 +381,7 @@ async def _seed_support(
         offer_ids.append(offer.id)
     if created["workload_requests"] < len(asks) or await crud.count(session, Allocation):
         return
-    run = MatchingRun(trigger="demo data: example proposals", status="succeeded")
-    await matching.add_run(session, run)
+    run = await matching.record_run(session, "demo data: example proposals")
     diff = await apply_proposals(
         session, run.id, demo_proposals(today, request_ids, offer_ids), actor="seed-demo"
     )

@@ -12,8 +12,8 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from shared.errors import BadRequest, PreconditionFailed, Unprocessable
-from shared.idempotency import repository as idempotency
+from shared.errors import BadRequest, PreconditionFailed
+from shared.idempotency import service as idempotency
 from shared.policy import Principal
 from shared.serialization import dumps
 
@@ -115,16 +115,8 @@ async def idempotent(
     if not _IDEMPOTENCY_KEY_OK.match(key):
         raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
     request_hash = _request_hash(request, await request.body())
-    # Expired records are forgotten, so the key can be used again.
-    await idempotency.forget_older_than(session, principal.key_id, key, _ago(ttl_hours))
-    if not await idempotency.claim(session, principal.key_id, key, request_hash):
-        stored = await idempotency.get(session, principal.key_id, key)
-        if stored.request_hash != request_hash:
-            raise Unprocessable(
-                "This Idempotency-Key was used with a different request body; "
-                "use a new key for a new request.",
-                type_slug="idempotency-key-reused",
-            )
+    stored = await idempotency.claim(session, principal.key_id, key, request_hash, ttl_hours)
+    if stored is not None:
         return Response(
             stored.body,
             status_code=stored.status_code,
@@ -133,13 +125,7 @@ async def idempotent(
         )
     response = await produce()
     kept = {k: v for k, v in response.headers.items() if k.lower() in {"etag", "location"}}
-    await idempotency.store(
+    await idempotency.remember(
         session, principal.key_id, key, response.status_code, kept, bytes(response.body)
     )
     return response
-
-
-def _ago(hours: int) -> Any:
-    from datetime import UTC, datetime, timedelta
-
-    return datetime.now(UTC) - timedelta(hours=hours)
