@@ -27,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     tuple_,
     union_all,
 )
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import changes, events
 from shared.db.compiled import Compiled
 from shared.models import Activity, Meeting, Secretariat
+from shared.taxa.service import resolution_of_names
 
 # The columns the API shows, in this order (see `record_to_api`).
 READ_COLUMNS = (
@@ -69,7 +71,13 @@ FILTERS = (
     "q",
 )
 
-_BY_ID = Compiled(select(*READ_COLUMNS).where(Activity.id == bindparam("id")))
+# What the activity's species stand for in the conventions asked for, in the same round trip
+# (the taxa domain's resolution, as a column; `species_resolution` reads it).
+SPECIES_RESOLUTION = text(
+    resolution_of_names("activity.species", ":conventions") + " AS resolution"
+).bindparams(bindparam("conventions", type_=ARRAY(Text)))
+
+_BY_ID = Compiled(select(*READ_COLUMNS, SPECIES_RESOLUTION).where(Activity.id == bindparam("id")))
 
 # The columns a client writes (see service._columns), and those fixed at creation.
 WRITE_COLUMNS = (
@@ -186,9 +194,17 @@ async def exists(session: AsyncSession, activity_id: uuid.UUID) -> bool:
     return await _EXISTS.fetchrow(session, id=activity_id) is not None
 
 
-async def find(session: AsyncSession, activity_id: uuid.UUID) -> asyncpg.Record | None:
-    """The activity's READ_COLUMNS, or None."""
-    return await _BY_ID.fetchrow(session, id=activity_id)
+async def find(
+    session: AsyncSession, activity_id: uuid.UUID, conventions: list[str]
+) -> asyncpg.Record | None:
+    """The activity's READ_COLUMNS and its species' resolution in these conventions (see
+    `species_resolution`), or None."""
+    return await _BY_ID.fetchrow(session, id=activity_id, conventions=conventions)
+
+
+def species_resolution(r: asyncpg.Record) -> Any:
+    """The resolution rows of a row read with its species resolved, or None for none."""
+    return r["resolution"]
 
 
 _FOR_MEETING = Compiled(
@@ -216,7 +232,7 @@ async def delete_one(session: AsyncSession, activity_id: uuid.UUID) -> None:
 
 @lru_cache(maxsize=2 ** (len(FILTERS) + 1))
 def _page_query(filters: frozenset[str], after: bool) -> Compiled:
-    stmt = select(*READ_COLUMNS)
+    stmt = select(*READ_COLUMNS, SPECIES_RESOLUTION)
     if "theme" in filters:
         stmt = stmt.where(Activity.theme == bindparam("theme"))
     if "status" in filters:
@@ -277,10 +293,12 @@ async def page(
     q: str | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int,
+    conventions: list[str],
 ) -> list[asyncpg.Record]:
     """Up to `limit` activities in creation order after `after`, filtered (`species`,
-    `taxon`: lower-case names, any of which matches)."""
-    params: dict[str, Any] = {"limit": limit}
+    `taxon`: lower-case names, any of which matches), each with its species' resolution in
+    these conventions (see `species_resolution`)."""
+    params: dict[str, Any] = {"limit": limit, "conventions": conventions}
     if theme:
         params["theme"] = theme
     if status:

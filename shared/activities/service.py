@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import changes, events
 from shared.activities import repository
 from shared.activities.schemas import ActivityWrite
+from shared.config import get_settings
 from shared.db import crud
 from shared.errors import Forbidden, NotFound
 from shared.meetings import service as meetings
@@ -309,10 +310,11 @@ async def exists(session: AsyncSession, activity_id: uuid.UUID) -> bool:
 
 async def get(session: AsyncSession, activity_id: uuid.UUID) -> dict[str, Any]:
     """One activity as the API shows it, or NotFound."""
-    row = await repository.find(session, activity_id)
+    conventions = get_settings().taxa_convention_codes
+    row = await repository.find(session, activity_id, list(conventions))
     if row is None:
         raise NotFound(f"No activity {activity_id}.")
-    return (await with_species_resolved(session, [repository.record_to_api(row)]))[0]
+    return _shown_resolved(row, conventions)
 
 
 async def list_activities(
@@ -332,6 +334,7 @@ async def list_activities(
     """One page of activities in creation order, filtered; `species` matches the names
     standing for the same taxon (synonyms), `taxon` the species below a higher taxon."""
     after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
+    conventions = get_settings().taxa_convention_codes
     rows = await repository.page(
         session,
         theme=theme,
@@ -344,23 +347,20 @@ async def list_activities(
         q=q,
         after=after,
         limit=limit + 1,
+        conventions=list(conventions),
     )
-    shown = [repository.record_to_api(r) for r in rows]
     page, next_cursor = split_page(
-        shown, limit, lambda a: (a["created_at"].isoformat(), str(a["id"]))
+        rows, limit, lambda r: (r["created_at"].isoformat(), str(r["id"]))
     )
-    return await with_species_resolved(session, page), next_cursor
+    return [_shown_resolved(r, conventions) for r in page], next_cursor
 
 
-async def with_species_resolved(
-    session: AsyncSession, shown: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The activities with `species_resolved`: what each name stands for in each
-    convention's taxonomy (one query for the whole list)."""
-    names = list(dict.fromkeys(name for a in shown for name in a["species"]))
-    resolved = {r["name"]: r for r in await taxa.resolve_names(session, names)}
-    for a in shown:
-        a["species_resolved"] = [resolved[name] for name in a["species"]]
+def _shown_resolved(row: Any, conventions: tuple[str, ...]) -> dict[str, Any]:
+    """A row read with its species' resolution, as the API shows the activity."""
+    shown = repository.record_to_api(row)
+    shown["species_resolved"] = taxa.resolved_names(
+        shown["species"], repository.species_resolution(row), conventions
+    )
     return shown
 
 

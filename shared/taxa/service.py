@@ -8,11 +8,11 @@ import io
 import json
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.config import get_settings
 from shared.errors import NotFound, Unprocessable
 from shared.pagination import decode_cursor, split_page
 from shared.taxa import compare, repository
@@ -234,29 +234,27 @@ async def get(session: AsyncSession, taxon_id: uuid.UUID) -> dict[str, Any]:
     return shown
 
 
-async def resolve_names(
-    session: AsyncSession, names: list[str], conventions: tuple[str, ...] | None = None
+def resolution_of_names(names: str, conventions: str) -> str:
+    """SQL for another domain's statement: a column holding what the names in the SQL text
+    array `names` stand for in the conventions of the SQL text array `conventions`, in the
+    same round trip; `resolved_names` reads it (see the repository)."""
+    return repository.resolution_of_names(names, conventions)
+
+
+def resolved_names(
+    names: list[str], rows: Sequence[Sequence[Any]] | None, conventions: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     """What each name stands for in each convention's taxonomy (through synonyms, any case
-    and spacing), in the order given (conventions: those of the settings by default)."""
-    if not names:
-        return []
-    if conventions is None:
-        conventions = get_settings().taxa_convention_codes
-    keys = {name: name_key(name) for name in names}
+    and spacing), in the order given, from the rows of `resolution_of_names` (key,
+    convention, id, full_name, source_id, via_synonym; None for none)."""
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for r in await repository.resolve(session, sorted(set(keys.values())), list(conventions)):
-        found.setdefault(r["key"], {}).setdefault(r["convention"], []).append(
-            {
-                "id": r["id"],
-                "full_name": r["full_name"],
-                "source_id": r["source_id"],
-                "via_synonym": r["via_synonym"],
-            }
+    for key, convention, id_, full_name, source_id, via_synonym in rows or ():
+        found.setdefault(key, {}).setdefault(convention, []).append(
+            {"id": id_, "full_name": full_name, "source_id": source_id, "via_synonym": via_synonym}
         )
     out = []
     for name in names:
-        per = found.get(keys[name], {})
+        per = found.get(name_key(name), {})
         shown = {conv: per.get(conv, []) for conv in conventions}
         hits = sum(1 for v in shown.values() if v)
         status = (
