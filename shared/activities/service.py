@@ -334,7 +334,6 @@ async def list_activities(
     """One page of activities in creation order, filtered; `species` matches the names
     standing for the same taxon (synonyms), `taxon` the species below a higher taxon."""
     after = decode_cursor(cursor, (datetime, uuid.UUID)) if cursor else None
-    conventions = get_settings().taxa_convention_codes
     rows = await repository.page(
         session,
         theme=theme,
@@ -347,12 +346,24 @@ async def list_activities(
         q=q,
         after=after,
         limit=limit + 1,
-        conventions=list(conventions),
     )
+    shown = [repository.record_to_api(r) for r in rows]
     page, next_cursor = split_page(
-        rows, limit, lambda r: (r["created_at"].isoformat(), str(r["id"]))
+        shown, limit, lambda a: (a["created_at"].isoformat(), str(a["id"]))
     )
-    return [_shown_resolved(r, conventions) for r in page], next_cursor
+    return await with_species_resolved(session, page), next_cursor
+
+
+async def with_species_resolved(
+    session: AsyncSession, shown: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The activities with `species_resolved`: what each name stands for in each
+    convention's taxonomy (one query for the whole list)."""
+    names = list(dict.fromkeys(name for a in shown for name in a["species"]))
+    resolved = {r["name"]: r for r in await taxa.resolve_names(session, names)}
+    for a in shown:
+        a["species_resolved"] = [resolved[name] for name in a["species"]]
+    return shown
 
 
 def _shown_resolved(row: Any, conventions: tuple[str, ...]) -> dict[str, Any]:

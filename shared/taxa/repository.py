@@ -345,12 +345,27 @@ WHERE a.name_status = 'A' AND a.convention = ANY({conventions})
 """
 
 
+_RESOLVE = (
+    _RESOLUTION.format(keys="unnest($1::text[])", conventions="$2::text[]")
+    + "ORDER BY q.key, a.convention, a.full_name"
+)
+
+
+async def resolve(
+    session: AsyncSession, keys: list[str], conventions: list[str]
+) -> list[asyncpg.Record]:
+    """For each normalised name, the accepted concepts it stands for in each convention:
+    key, convention, id, full_name, source_id, via_synonym."""
+    conn = await _conn(session)
+    return list(await conn.fetch(_RESOLVE, keys, conventions))
+
+
 def resolution_of_names(names: str, conventions: str) -> str:
     """A scalar subquery, for another statement's columns: for each normalised name of the SQL
     text array `names` (e.g. a column; normalised with `tandem_name_key`, Python's
     `name_key`), the accepted concepts it stands for in each convention of the SQL text
     array `conventions` (e.g. a parameter), as anonymous records (key, convention, id,
-    full_name, source_id, via_synonym) in that order; NULL when there are none."""
+    full_name, source_id, via_synonym) in the order of `resolve`; NULL when there are none."""
     keys = f"(SELECT DISTINCT tandem_name_key(n) FROM unnest({names}) AS n)"
     rows = _RESOLUTION.format(keys=keys, conventions=conventions)
     return (

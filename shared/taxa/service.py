@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.config import get_settings
 from shared.errors import NotFound, Unprocessable
 from shared.pagination import decode_cursor, split_page
 from shared.taxa import compare, repository
@@ -234,6 +235,20 @@ async def get(session: AsyncSession, taxon_id: uuid.UUID) -> dict[str, Any]:
     return shown
 
 
+async def resolve_names(
+    session: AsyncSession, names: list[str], conventions: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """What each name stands for in each convention's taxonomy (through synonyms, any case
+    and spacing), in the order given (conventions: those of the settings by default)."""
+    if not names:
+        return []
+    if conventions is None:
+        conventions = get_settings().taxa_convention_codes
+    keys = sorted({name_key(name) for name in names})
+    rows = await repository.resolve(session, keys, list(conventions))
+    return resolved_names(names, rows, conventions)
+
+
 def resolution_of_names(names: str, conventions: str) -> str:
     """SQL for another domain's statement: a column holding what the names in the SQL text
     array `names` stand for in the conventions of the SQL text array `conventions`, in the
@@ -244,9 +259,8 @@ def resolution_of_names(names: str, conventions: str) -> str:
 def resolved_names(
     names: list[str], rows: Sequence[Sequence[Any]] | None, conventions: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    """What each name stands for in each convention's taxonomy (through synonyms, any case
-    and spacing), in the order given, from the rows of `resolution_of_names` (key,
-    convention, id, full_name, source_id, via_synonym; None for none)."""
+    """`resolve_names`' answer from the rows of a resolution (key, convention, id, full_name,
+    source_id, via_synonym; None for none), such as `resolution_of_names` gives."""
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for key, convention, id_, full_name, source_id, via_synonym in rows or ():
         found.setdefault(key, {}).setdefault(convention, []).append(
