@@ -335,42 +335,39 @@ async def listings_of(session: AsyncSession, concept_id: uuid.UUID) -> list[asyn
     )
 
 
+# Each name with its normalised form as the register computes it (`tandem_name_key`, as
+# `name_key` column of taxon_concept), so a name resolves the same way on every path.
 _RESOLUTION = """
-SELECT q.key, a.convention, a.id, a.full_name, a.source_id, c.name_status <> 'A' AS via_synonym
-FROM {keys} AS q(key)
+SELECT q.name, a.convention, a.id, a.full_name, a.source_id, c.name_status <> 'A' AS via_synonym
+FROM (SELECT DISTINCT n, tandem_name_key(n) FROM unnest({names}) AS n) AS q(name, key)
 JOIN taxon_concept c ON c.name_key = q.key
 LEFT JOIN taxon_synonymy y ON y.synonym_id = c.id AND c.name_status <> 'A'
 JOIN taxon_concept a ON a.id = CASE WHEN c.name_status = 'A' THEN c.id ELSE y.accepted_id END
 WHERE a.name_status = 'A' AND a.convention = ANY({conventions})
 """
-
-
 _RESOLVE = (
-    _RESOLUTION.format(keys="unnest($1::text[])", conventions="$2::text[]")
-    + "ORDER BY q.key, a.convention, a.full_name"
+    _RESOLUTION.format(names="$1::text[]", conventions="$2::text[]")
+    + "ORDER BY q.name, a.convention, a.full_name"
 )
 
 
 async def resolve(
-    session: AsyncSession, keys: list[str], conventions: list[str]
+    session: AsyncSession, names: list[str], conventions: list[str]
 ) -> list[asyncpg.Record]:
-    """For each normalised name, the accepted concepts it stands for in each convention:
-    key, convention, id, full_name, source_id, via_synonym."""
+    """For each name (any case, spacing and accents), the accepted concepts it stands for in
+    each convention: name, convention, id, full_name, source_id, via_synonym."""
     conn = await _conn(session)
-    return list(await conn.fetch(_RESOLVE, keys, conventions))
+    return list(await conn.fetch(_RESOLVE, names, conventions))
 
 
 def resolution_of_names(names: str, conventions: str) -> str:
-    """A scalar subquery, for another statement's columns: for each normalised name of the SQL
-    text array `names` (e.g. a column; normalised with `tandem_name_key`, Python's
-    `name_key`), the accepted concepts it stands for in each convention of the SQL text
-    array `conventions` (e.g. a parameter), as anonymous records (key, convention, id,
-    full_name, source_id, via_synonym) in the order of `resolve`; NULL when there are none."""
-    keys = f"(SELECT DISTINCT tandem_name_key(n) FROM unnest({names}) AS n)"
-    rows = _RESOLUTION.format(keys=keys, conventions=conventions)
+    """A scalar subquery, for another statement's columns: `resolve` of the names in the SQL
+    text array `names` (e.g. a column) in the conventions of the SQL text array `conventions`
+    (e.g. a parameter), as anonymous records in the same order; NULL when there are none."""
+    rows = _RESOLUTION.format(names=names, conventions=conventions)
     return (
-        "(SELECT array_agg(ROW(r.key, r.convention, r.id, r.full_name, r.source_id,"
-        f" r.via_synonym) ORDER BY r.key, r.convention, r.full_name) FROM ({rows}) AS r)"
+        "(SELECT array_agg(ROW(r.name, r.convention, r.id, r.full_name, r.source_id,"
+        f" r.via_synonym) ORDER BY r.name, r.convention, r.full_name) FROM ({rows}) AS r)"
     )
 
 

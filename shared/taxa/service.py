@@ -244,8 +244,7 @@ async def resolve_names(
         return []
     if conventions is None:
         conventions = get_settings().taxa_convention_codes
-    keys = sorted({name_key(name) for name in names})
-    rows = await repository.resolve(session, keys, list(conventions))
+    rows = await repository.resolve(session, sorted(set(names)), list(conventions))
     return resolved_names(names, rows, conventions)
 
 
@@ -259,16 +258,16 @@ def resolution_of_names(names: str, conventions: str) -> str:
 def resolved_names(
     names: list[str], rows: Sequence[Sequence[Any]] | None, conventions: tuple[str, ...]
 ) -> list[dict[str, Any]]:
-    """`resolve_names`' answer from the rows of a resolution (key, convention, id, full_name,
-    source_id, via_synonym; None for none), such as `resolution_of_names` gives."""
+    """`resolve_names`' answer from the rows of a resolution (name, convention, id,
+    full_name, source_id, via_synonym; None for none), such as `resolution_of_names` gives."""
     found: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for key, convention, id_, full_name, source_id, via_synonym in rows or ():
-        found.setdefault(key, {}).setdefault(convention, []).append(
+    for found_name, convention, id_, full_name, source_id, via_synonym in rows or ():
+        found.setdefault(found_name, {}).setdefault(convention, []).append(
             {"id": id_, "full_name": full_name, "source_id": source_id, "via_synonym": via_synonym}
         )
     out = []
     for name in names:
-        per = found.get(name_key(name), {})
+        per = found.get(name, {})
         shown = {conv: per.get(conv, []) for conv in conventions}
         hits = sum(1 for v in shown.values() if v)
         status = (
