@@ -368,6 +368,47 @@ async def test_a_pair_with_accepted_hours_gets_more_proposed_and_both_can_be_acc
     await _no_over_allocation(session_factory)
 
 
+async def _written(factory: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    """What runs write: allocations and their days, the change feed, history, events, and
+    the versions of requests and offers (whose figures follow the proposals)."""
+    async with factory() as session:
+        return {
+            table: (await session.execute(text(query))).all()
+            for table, query in {
+                "allocation": "SELECT id, version, hours, updated_at FROM allocation ORDER BY id",
+                "allocation_day": "SELECT * FROM allocation_day ORDER BY allocation_id, day",
+                "change": "SELECT count(*) FROM change",
+                "history_entry": "SELECT count(*) FROM history_entry",
+                "event": "SELECT count(*) FROM event",
+                "workload_request": "SELECT id, version FROM workload_request ORDER BY id",
+                "capacity_offer": "SELECT id, version FROM capacity_offer ORDER BY id",
+            }.items()
+        }
+
+
+async def test_a_run_with_nothing_changed_keeps_every_proposal_and_writes_nothing(
+    client: httpx.AsyncClient, keys: Keys, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    for i in range(3):
+        await post(client, OFFERS, offer_body(title=f"Assistant {i}", total_hours=16), keys.cms)
+    for i in range(4):
+        await post(client, REQUESTS, request_body(title=f"Desk {i}", hours=8), keys.cites)
+    await service.kick(units(session_factory))
+    proposed = (await client.get("/v1/allocations", headers=keys.admin)).json()["items"]
+    assert len(proposed) >= 3
+    before = await _written(session_factory)
+
+    queued = await client.post("/v1/matching/runs", headers=keys.admin)
+    assert queued.status_code == 202, queued.text
+    run = await service.execute_run(units(session_factory), uuid.UUID(queued.json()["id"]))
+    assert run is not None and run.status == "succeeded", run and run.error
+    assert run.figures is not None
+    assert (run.figures["proposals_kept"], run.figures["proposals_added"]) == (len(proposed), 0)
+    assert (run.figures["proposals_changed"], run.figures["proposals_dropped"]) == (0, 0)
+    assert (await client.get("/v1/allocations", headers=keys.admin)).json()["items"] == proposed
+    assert await _written(session_factory) == before
+
+
 async def test_sweep_carries_out_a_queued_run_whose_job_was_lost(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:

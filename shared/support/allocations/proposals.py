@@ -22,7 +22,7 @@ from shared.errors import Conflict
 from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
 from shared.support import figures, rules
 from shared.support.allocations import repository as repo
-from shared.support.allocations.repository import Pair
+from shared.support.allocations.repository import Pair, Proposed
 from shared.support.allocations.service import drop
 from shared.support.offers import repository as offers
 from shared.support.requests import repository as requests
@@ -81,13 +81,17 @@ class ProposalsRejected(Conflict):
     type_slug = "proposals-rejected"
 
 
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _shape(proposals: Sequence[ProposalLike]) -> dict[Pair, ProposalIn]:
     """The proposals by pair; ValueError when one is malformed (an engine bug)."""
     wanted: dict[Pair, ProposalIn] = {}
     for raw in proposals:
         p = ProposalIn(
-            uuid.UUID(str(raw.request_id)),
-            uuid.UUID(str(raw.offer_id)),
+            _uuid(raw.request_id),
+            _uuid(raw.offer_id),
             int(raw.hours),
             tuple(sorted((d, int(h)) for d, h in raw.days)),
             bool(raw.travel),
@@ -112,6 +116,17 @@ def _reject(pair: Pair, why: str) -> ProposalsRejected:
     )
 
 
+def _closed(
+    offer: CapacityOffer, request_secretariat: str, days_off: Mapping[str, frozenset[date]] | None
+) -> frozenset[date]:
+    """The days an offer may not work for a request of this secretariat (besides weekends)."""
+    closed = set(offer.unavailable_dates or [])
+    if days_off:
+        closed |= days_off.get(request_secretariat, frozenset())
+        closed |= days_off.get(offer.secretariat_code, frozenset())
+    return frozenset(closed)
+
+
 async def _check(
     session: AsyncSession,
     wanted: dict[Pair, ProposalIn],
@@ -127,6 +142,12 @@ async def _check(
     day_use = await repo.accepted_by_offer_day(session, offer_ids)
     offer_use = await repo.accepted_by_offer(session, offer_ids)
     request_use = await repo.accepted_by_request(session, request_ids)
+    weekdays = working_weekdays if working_weekdays is not None else frozenset(range(7))
+    # Terms are worked out once per request and per offer, closed days once per offer and
+    # requesting secretariat: a run proposes each offer to many requests.
+    request_terms: dict[uuid.UUID, rules.Terms] = {}
+    offer_terms: dict[uuid.UUID, rules.Terms] = {}
+    closed_days: dict[tuple[uuid.UUID, str], frozenset[date]] = {}
     for pair, p in wanted.items():
         request, offer = request_rows.get(p.request_id), offer_rows.get(p.offer_id)
         if request is None or offer is None:
@@ -135,7 +156,12 @@ async def _check(
             raise _reject(pair, f"the request is {request.status}")
         if offer.status != "active":
             raise _reject(pair, "the offer was withdrawn")
-        r, o = rules.request_terms(request), rules.offer_terms(offer)
+        r = request_terms.get(p.request_id)
+        if r is None:
+            r = request_terms[p.request_id] = rules.request_terms(request)
+        o = offer_terms.get(p.offer_id)
+        if o is None:
+            o = offer_terms[p.offer_id] = rules.offer_terms(offer)
         why = rules.why_not(r, o)
         if why is None and rules.is_travel(r, o) != p.travel:
             why = "the travel flag does not match the places"
@@ -143,11 +169,11 @@ async def _check(
             why = "the pair was declined"
         if why is not None:
             raise _reject(pair, why)
-        weekdays = working_weekdays if working_weekdays is not None else frozenset(range(7))
-        closed = set(offer.unavailable_dates or [])
-        if days_off:
-            closed |= days_off.get(request.secretariat_code, frozenset())
-            closed |= days_off.get(offer.secretariat_code, frozenset())
+        closed = closed_days.get((p.offer_id, request.secretariat_code))
+        if closed is None:
+            closed = closed_days[(p.offer_id, request.secretariat_code)] = _closed(
+                offer, request.secretariat_code, days_off
+            )
         outside = rules.outside_windows(r, o, [d for d, _ in p.days], weekdays, closed)
         if outside:
             raise _reject(pair, f"{outside[0].isoformat()} is outside the common working days")
@@ -175,12 +201,9 @@ async def _check(
             )
 
 
-def _same(allocation: Allocation, p: ProposalIn) -> bool:
-    return (
-        allocation.hours == p.hours
-        and allocation.travel == p.travel
-        and sorted((d.day, d.hours) for d in allocation.days) == sorted(p.days)
-    )
+def _same(proposed: Proposed, p: ProposalIn) -> bool:
+    # Both schedules are sorted by day (`lock_proposed`, `_shape`).
+    return proposed.hours == p.hours and proposed.travel == p.travel and proposed.days == p.days
 
 
 async def _insert(
@@ -275,7 +298,7 @@ async def apply_proposals(
     in_force_requests, in_force_offers = await repo.parties_of_live(session, statuses=("proposed",))
     offer_rows = await offers.lock(session, in_force_offers | {o for _, o in wanted})
     request_rows = await requests.lock(session, in_force_requests | {r for r, _ in wanted})
-    current = await repo.live(session, statuses=("proposed",), lock=True)
+    current = await repo.lock_proposed(session)
     if any(a.offer_id not in offer_rows or a.request_id not in request_rows for a in current):
         raise ProposalsRejected("The proposals in force changed while writing: run again.")
     await _check(session, wanted, offer_rows, request_rows, working_weekdays, days_off)
@@ -289,7 +312,7 @@ async def _write(
     session: AsyncSession,
     run_id: uuid.UUID | None,
     wanted: dict[Pair, ProposalIn],
-    current: Sequence[Allocation],
+    current: Sequence[Proposed],
     offer_rows: dict[uuid.UUID, CapacityOffer],
     request_rows: dict[uuid.UUID, WorkloadRequest],
     actor: str,
@@ -298,12 +321,17 @@ async def _write(
     diff = ProposalDiff()
     touched_offers: set[uuid.UUID] = set()
     touched_requests: set[uuid.UUID] = set()
-    in_force: dict[Pair, Allocation] = {(a.request_id, a.offer_id): a for a in current}
-    for pair, allocation in in_force.items():
+    in_force: dict[Pair, Proposed] = {(a.request_id, a.offer_id): a for a in current}
+    # Only the proposals the run changes or drops are loaded as objects (in id order, as
+    # they were locked); a kept one costs no statement.
+    kept = {a.id for pair, a in in_force.items() if pair in wanted and _same(a, wanted[pair])}
+    diff.kept = [a.id for a in current if a.id in kept]
+    objects = await repo.live(
+        session, statuses=("proposed",), ids=[a.id for a in current if a.id not in kept]
+    )
+    for allocation in objects:
+        pair = (allocation.request_id, allocation.offer_id)
         p = wanted.get(pair)
-        if p is not None and _same(allocation, p):
-            diff.kept.append(allocation.id)
-            continue
         touched_requests.add(pair[0])
         touched_offers.add(pair[1])
         if p is None:

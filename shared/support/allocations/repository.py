@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
@@ -77,12 +78,17 @@ async def live(
     *,
     request_id: uuid.UUID | None = None,
     offer_id: uuid.UUID | None = None,
+    ids: Collection[uuid.UUID] | None = None,
     statuses: tuple[str, ...] = LIVE_STATUSES,
     lock: bool = False,
 ) -> list[Allocation]:
-    """Allocations in `statuses` (proposed or accepted), of one request or offer or all,
-    with their days, in id order (locked in that order with `lock`)."""
+    """Allocations in `statuses` (proposed or accepted), of one request or offer or all
+    (or those of `ids`), with their days, in id order (locked in that order with `lock`)."""
+    if ids is not None and not ids:
+        return []
     stmt = _with_days().where(Allocation.status.in_(statuses))
+    if ids is not None:
+        stmt = stmt.where(Allocation.id.in_(sorted(ids)))
     if request_id is not None:
         stmt = stmt.where(Allocation.request_id == request_id)
     if offer_id is not None:
@@ -108,6 +114,48 @@ async def parties_of_live(
         stmt = stmt.where(Allocation.offer_id == offer_id)
     rows = (await session.execute(stmt)).all()
     return {r.request_id for r in rows}, {r.offer_id for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """A proposal in force as a run compares it: its pair, hours, travel and days by date."""
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    offer_id: uuid.UUID
+    hours: int
+    travel: bool
+    days: tuple[tuple[date, int], ...]
+
+
+async def lock_proposed(session: AsyncSession) -> list[Proposed]:
+    """Every proposed allocation with its days, locked in id order, as plain rows (a run
+    that keeps most proposals compares them without loading a mapped object per day)."""
+    rows = await session.execute(
+        select(
+            Allocation.id,
+            Allocation.request_id,
+            Allocation.offer_id,
+            Allocation.hours,
+            Allocation.travel,
+            AllocationDay.day,
+            AllocationDay.hours,
+        )
+        .outerjoin(AllocationDay, AllocationDay.allocation_id == Allocation.id)
+        .where(Allocation.status == "proposed")
+        .order_by(Allocation.id, AllocationDay.day)
+        .with_for_update(of=Allocation)
+    )
+    heads: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID, int, bool]] = {}
+    days: dict[uuid.UUID, list[tuple[date, int]]] = defaultdict(list)
+    for allocation_id, request_id, offer_id, hours, travel, day, day_hours in rows:
+        heads.setdefault(allocation_id, (request_id, offer_id, hours, travel))
+        if day is not None:
+            days[allocation_id].append((day, day_hours))
+    return [
+        Proposed(i, request_id, offer_id, hours, travel, tuple(days[i]))
+        for i, (request_id, offer_id, hours, travel) in heads.items()
+    ]
 
 
 async def insert_proposed(
