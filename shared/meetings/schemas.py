@@ -23,10 +23,12 @@ from shared.types import (
 MeetingStatus = Literal["scheduled", "cancelled"]
 
 EXAMPLE: dict[str, Any] = {
-    "code": "CITES SC81",
-    "title": "Eighty-first meeting of the CITES Standing Committee",
+    # The Animals Committee: the demo set (`tandem seed-demo`) names Standing Committees and
+    # Conferences of the Parties only, so in no year does it hold this code already.
+    "code": "CITES AC34",
+    "title": "Thirty-fourth meeting of the CITES Animals Committee",
     "secretariat": "CITES",
-    "body": "Standing Committee",
+    "body": "Animals Committee",
     "location": "CH GVA",
     "start_date": example_day(8),
     "end_date": example_day(8, 4),
@@ -58,7 +60,7 @@ class MeetingUpdate(MergePatch):
     """A JSON merge patch of a meeting's writable fields."""
 
     document = MeetingWrite
-    model_config = {"json_schema_extra": {"examples": [{"title": "SC81 (resumed)"}]}}
+    model_config = {"json_schema_extra": {"examples": [{"title": "AC34 (resumed)"}]}}
 
     code: MeetingCode | None = None
     title: Title | None = None
