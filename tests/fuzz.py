@@ -66,7 +66,9 @@ WEBHOOK_HOST = "hooks.example.org"
 PAIRS = 8
 """request and offer pairs; the worker proposes an allocation for each"""
 # Path parameter -> the operations that end the object's life (each has objects of its own).
-ENDING = {
+ENDING: dict[str, list[str]] = {
+    "code": [],
+    "day": [],  # a closure's: deleting it is all there is to do with it by day
     "meeting": ["POST /v1/meetings/{meeting}/cancel"],
     "activity_id": ["DELETE /v1/activities/{activity_id}"],
     "request_id": ["POST /v1/workload-requests/{request_id}/cancel"],
@@ -90,6 +92,15 @@ def _objects(client: httpx.Client, keys: dict[str, dict[str, str]]) -> dict[str,
     """Two of each object per role (one set read and changed, one set per ending operation),
     the requests and offers in pairs the matching engine allocates."""
     ids: dict[str, list[str]] = {name: [] for name in ENDING}
+    ids["code"] = ["CITES", "CMS"]
+    for day in week(40):
+        ids["day"].append(day.isoformat())
+        for code in ids["code"]:
+            closure = {"date": day.isoformat(), "reason": "Staff retreat"}
+            path = f"/v1/secretariats/{code}/closures"
+            closed = client.post(path, json=closure, headers=keys[code])
+            if closed.status_code != 201:
+                raise RuntimeError(f"POST {path}: {closed.status_code} {closed.text}")
     roles = 1 + max(len(ops) for ops in ENDING.values())
     for i in range(2 * roles):
         code = f"CITES SC{300 + i}"
