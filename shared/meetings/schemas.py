@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -34,13 +34,17 @@ EXAMPLE: dict[str, Any] = {
     "end_date": example_day(8, 4),
 }
 
+# A meeting's own code, documented with a code to give a new meeting: MeetingCode's example
+# names a meeting held already (and in the demo set), which references to meetings may use.
+NewMeetingCode = Annotated[MeetingCode, Field(examples=[EXAMPLE["code"]])]
+
 
 class MeetingWrite(InputModel):
     """The writable fields of a meeting, all required (create, by-ref upsert)."""
 
     model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
 
-    code: MeetingCode
+    code: NewMeetingCode
     title: Title
     secretariat: SecretariatCode = Field(description="The secretariat that holds the meeting")
     body: ShortText = Field(description="Governing body, e.g. Conference of the Parties")
@@ -62,7 +66,7 @@ class MeetingUpdate(MergePatch):
     document = MeetingWrite
     model_config = {"json_schema_extra": {"examples": [{"title": "AC34 (resumed)"}]}}
 
-    code: MeetingCode | None = None
+    code: NewMeetingCode | None = None
     title: Title | None = None
     secretariat: SecretariatCode | None = None
     body: ShortText | None = None

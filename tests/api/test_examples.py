@@ -132,6 +132,8 @@ def test_no_documented_meeting_code_is_one_the_demo_names_in_any_year() -> None:
     2027...): a documented code of that shape would be a 409 on a demo server one day."""
     documented = {MEETING_EXAMPLE["code"], *ACTIVITY_EXAMPLE["meeting_codes"]}
     documented.add(REQUEST_EXAMPLE["meeting_code"])
+    for schema in ("MeetingWrite", "MeetingUpdate"):
+        documented.update(SCHEMAS[schema]["properties"]["code"]["examples"])
     for year in range(2000, 2200):
         day = date(year, 6, 1)
         demo = {m["code"] for m in demo_meetings(day) + history(day)[0]}
