@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import asyncpg
@@ -81,7 +82,7 @@ ENDING: dict[str, list[str]] = {
 }
 
 
-def _made(client: httpx.Client, path: str, body: dict[str, object], key: dict[str, str]) -> str:
+def _made(client: httpx.Client, path: str, body: Mapping[str, object], key: dict[str, str]) -> str:
     response = client.post(path, json=body, headers=key)
     if response.status_code != 201:
         raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
@@ -89,8 +90,7 @@ def _made(client: httpx.Client, path: str, body: dict[str, object], key: dict[st
 
 
 def _objects(client: httpx.Client, keys: dict[str, dict[str, str]]) -> dict[str, list[str]]:
-    """Two of each object per role (one set read and changed, one set per ending operation),
-    the requests and offers in pairs the matching engine allocates."""
+    """Two of each object per role (one set read and changed, one set per ending operation)."""
     ids: dict[str, list[str]] = {name: [] for name in ENDING}
     ids["code"] = ["CITES", "CMS"]
     for day in week(40):
@@ -113,22 +113,33 @@ def _objects(client: httpx.Client, keys: dict[str, dict[str, str]]) -> dict[str,
         ids["webhook_id"].append(_made(client, "/v1/webhooks", hook, keys["fuzz"]))
         key = {"name": f"fuzz-spare-{i}", "secretariat": "CMS", "scopes": ["read"]}
         ids["key_id"].append(_made(client, "/v1/api-keys", key, keys["fuzz"]))
-    for i in range(PAIRS):
-        days = week(2 + i)
-        window = {"start_date": days[0].isoformat(), "end_date": days[-1].isoformat()}
-        ids["request_id"].append(
-            _made(client, "/v1/workload-requests", request_body(**window), keys["CITES"])
-        )
-        ids["offer_id"].append(
-            _made(client, "/v1/capacity-offers", offer_body(**window), keys["CMS"])
-        )
+    # Made after the matching run (no worker runs while fuzzing), so none is allocated: ending
+    # one does not end an allocation that the allocation routes draw.
+    ids["request_id"], ids["offer_id"] = _pairs(client, keys, range(12, 12 + 2 * roles))
     return ids
 
 
+def _pairs(
+    client: httpx.Client, keys: dict[str, dict[str, str]], weeks: range
+) -> tuple[list[str], list[str]]:
+    """A request of CITES and an offer of CMS that matches it, one pair a week."""
+    requests, offers = [], []
+    for weeks_ahead in weeks:
+        days = week(weeks_ahead)
+        window = {"start_date": days[0].isoformat(), "end_date": days[-1].isoformat()}
+        requests.append(
+            _made(client, "/v1/workload-requests", request_body(**window), keys["CITES"])
+        )
+        offers.append(_made(client, "/v1/capacity-offers", offer_body(**window), keys["CMS"]))
+    return requests, offers
+
+
 def _allocations(
-    client: httpx.Client, key: dict[str, str], env: dict[str, str], log: Path
+    client: httpx.Client, keys: dict[str, dict[str, str]], env: dict[str, str], log: Path
 ) -> list[str]:
-    """The allocations the real worker proposes for the pairs (one matching run)."""
+    """The allocations the real worker proposes for pairs of their own (one matching run)."""
+    _pairs(client, keys, range(2, 2 + PAIRS))
+    key = keys["fuzz"]
     worker = start_process("services.worker", env, log)
     try:
         queued = client.post("/v1/matching/runs", headers=key)
@@ -219,10 +230,8 @@ def main(argv: list[str]) -> int:
             return 2
         config = servers.tmp / "schemathesis.toml"
         with httpx.Client(base_url=base, timeout=30) as client:
-            ids = _objects(client, keys)
-            ids["allocation_id"] = _allocations(
-                client, keys["fuzz"], env, servers.tmp / "worker.log"
-            )
+            allocations = _allocations(client, keys, env, servers.tmp / "worker.log")
+            ids = {**_objects(client, keys), "allocation_id": allocations}
         _config(ids, config)
         print(f"make fuzz: path ids of real objects in {config}", flush=True)
         command = [
