@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from shared.meetings.schemas import EXAMPLE as MEETING_EXAMPLE
 from shared.meetings.schemas import MeetingRead
 from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.taxa.schemas import SpeciesResolution
@@ -53,7 +54,7 @@ EXAMPLE: dict[str, Any] = {
     "status": "ongoing",
     "start_date": "2011-01-01",
     "end_date": "2014-12-31",
-    "meeting_codes": ["CITES SC81"],
+    "meeting_codes": [MEETING_EXAMPLE["code"]],
     "tags": ["elephants"],
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -23,14 +23,20 @@ from shared.types import (
 MeetingStatus = Literal["scheduled", "cancelled"]
 
 EXAMPLE: dict[str, Any] = {
-    "code": "CITES SC81",
-    "title": "Eighty-first meeting of the CITES Standing Committee",
+    # The Animals Committee: the demo set (`tandem seed-demo`) names Standing Committees and
+    # Conferences of the Parties only, so in no year does it hold this code already.
+    "code": "CITES AC34",
+    "title": "Thirty-fourth meeting of the CITES Animals Committee",
     "secretariat": "CITES",
-    "body": "Standing Committee",
+    "body": "Animals Committee",
     "location": "CH GVA",
     "start_date": example_day(8),
     "end_date": example_day(8, 4),
 }
+
+# A meeting's own code, documented with a code to give a new meeting: MeetingCode's example
+# names a meeting held already (and in the demo set), which references to meetings may use.
+NewMeetingCode = Annotated[MeetingCode, Field(examples=[EXAMPLE["code"]])]
 
 
 class MeetingWrite(InputModel):
@@ -38,7 +44,7 @@ class MeetingWrite(InputModel):
 
     model_config = {"json_schema_extra": {"examples": [EXAMPLE]}}
 
-    code: MeetingCode
+    code: NewMeetingCode
     title: Title
     secretariat: SecretariatCode = Field(description="The secretariat that holds the meeting")
     body: ShortText = Field(description="Governing body, e.g. Conference of the Parties")
@@ -58,9 +64,9 @@ class MeetingUpdate(MergePatch):
     """A JSON merge patch of a meeting's writable fields."""
 
     document = MeetingWrite
-    model_config = {"json_schema_extra": {"examples": [{"title": "SC81 (resumed)"}]}}
+    model_config = {"json_schema_extra": {"examples": [{"title": "AC34 (resumed)"}]}}
 
-    code: MeetingCode | None = None
+    code: NewMeetingCode | None = None
     title: Title | None = None
     secretariat: SecretariatCode | None = None
     body: ShortText | None = None

@@ -9,12 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.api.main import create_app
+from shared.activities.schemas import EXAMPLE as ACTIVITY_EXAMPLE
 from shared.config import Settings
-from shared.demo_history import year_end_closures
+from shared.db import session_scope
+from shared.demo import demo_meetings, seed_demo
+from shared.demo_history import history, year_end_closures
+from shared.meetings.schemas import EXAMPLE as MEETING_EXAMPLE
 from shared.support.allocations.schemas import AcceptBody, ReasonBody
+from shared.support.requests.schemas import EXAMPLE as REQUEST_EXAMPLE
 from tests.factories import Keys
 
 DOCUMENT = create_app().openapi()
@@ -114,6 +119,51 @@ async def test_each_documented_example_is_accepted(
     if path in NEEDS_A_PROPOSAL:
         NEEDS_A_PROPOSAL[path].model_validate(example)
         return
+    await _assert_accepted(api, keys, method, path, example)
+
+
+def _years_from_now(years: int) -> date:
+    today = date.today()
+    return date(today.year + years, today.month, min(today.day, 28))
+
+
+def test_no_documented_meeting_code_is_one_the_demo_names_in_any_year() -> None:
+    """The demo's upcoming meetings are numbered by the year (`CITES SC80` in 2026, `SC81` in
+    2027...): a documented code of that shape would be a 409 on a demo server one day."""
+    documented = {MEETING_EXAMPLE["code"], *ACTIVITY_EXAMPLE["meeting_codes"]}
+    documented.add(REQUEST_EXAMPLE["meeting_code"])
+    for schema in ("MeetingWrite", "MeetingUpdate"):
+        documented.update(SCHEMAS[schema]["properties"]["code"]["examples"])
+    for year in range(2000, 2200):
+        day = date(year, 6, 1)
+        demo = {m["code"] for m in demo_meetings(day) + history(day)[0]}
+        assert not documented & demo, (year, documented & demo)
+
+
+DEMO_EXAMPLES = [e for e in EXAMPLES if e[1] not in NEEDS_A_PROPOSAL]
+
+
+@pytest.mark.parametrize("years", [0, 1])
+@pytest.mark.parametrize(("method", "path", "example"), DEMO_EXAMPLES, ids=lambda v: str(v)[:60])
+async def test_each_documented_example_is_accepted_by_a_server_seeded_with_the_demo(
+    api: httpx.AsyncClient,
+    keys: Keys,
+    session_factory: async_sessionmaker[AsyncSession],
+    years: int,
+    method: str,
+    path: str,
+    example: dict[str, Any],
+) -> None:
+    """`tandem seed-demo` run this year or the next (its upcoming meetings are numbered by the
+    year) leaves no code, reference or day that a documented example would clash with."""
+    async with session_scope(session_factory) as session:
+        await seed_demo(session, _years_from_now(years))
+    await _assert_accepted(api, keys, method, path, example)
+
+
+async def _assert_accepted(
+    api: httpx.AsyncClient, keys: Keys, method: str, path: str, example: dict[str, Any]
+) -> None:
     collection = _collection(path)
     if collection in {"/v1/activities", "/v1/workload-requests"}:
         # Their examples are reported to the documented meeting.

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
+from shared.meetings.schemas import EXAMPLE as MEETING_EXAMPLE
 from shared.models.workload_request import MAX_REQUEST_HOURS, MAX_WINDOW_DAYS
 from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import (
@@ -39,7 +40,7 @@ EXAMPLE: dict[str, Any] = {
     "priority": "high",
     "on_site": True,
     "location": "CH GVA",
-    "meeting_code": "CITES SC81",
+    "meeting_code": MEETING_EXAMPLE["code"],
 }
 
 
