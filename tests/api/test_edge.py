@@ -230,6 +230,46 @@ async def test_key_over_its_budget_gets_429_while_another_key_is_served(
         await redis.delete(key)
 
 
+@pytest.mark.parametrize("edge_app", [{"rate_limit_per_key": 300}], indirect=True)
+async def test_a_large_budget_taken_in_slices_still_holds_across_processes(
+    edge_app: FastAPI, keys: Keys, redis: Redis
+) -> None:
+    # A second API process of the same deployment: the same Redis and namespace.
+    twin = create_app(edge_app.state.settings)
+    queue_name = edge_app.state.settings.queue_name
+    async with (
+        twin.router.lifespan_context(twin),
+        _client(edge_app) as one,
+        _client(twin) as two,
+    ):
+        first = await one.get("/v1/api-keys/me", headers=keys.cites_read)
+        # The first request took a slice of 3 (1 % of 300) from Redis, not one request.
+        counters = [
+            int(v)
+            for k in await redis.keys(f"{queue_name}:ratelimit*")
+            if (v := await redis.get(k))
+        ]
+        assert counters == [3]
+        statuses = [first.status_code]
+        for _ in range(170):
+            for client in (one, two):
+                answer = await client.get("/v1/api-keys/me", headers=keys.cites_read)
+                statuses.append(answer.status_code)
+    served = statuses.count(200)
+    # Each process may hold back what is left of its slice: at most 2 of 3 (1 % of 300).
+    assert 300 - 2 * 2 <= served <= 300
+    assert statuses.count(429) == len(statuses) - served
+    assert statuses[-2:] == [429, 429]
+    # Taken in slices: the budget's counters in Redis moved by 3 at a time.
+    queue_name = edge_app.state.settings.queue_name
+    counters = [
+        int(v) for k in await redis.keys(f"{queue_name}:ratelimit*") if (v := await redis.get(k))
+    ]
+    assert counters and all(c % 3 == 0 for c in counters)
+    for key in await redis.keys(f"{queue_name}:ratelimit*"):
+        await redis.delete(key)
+
+
 @pytest.mark.parametrize("edge_app", [{"rate_limit_per_address": 4}], indirect=True)
 async def test_address_over_its_budget_gets_429_while_another_address_is_served(
     edge_app: FastAPI, keys: Keys, redis: Redis
