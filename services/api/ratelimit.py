@@ -2,10 +2,10 @@
 Redis (`limits`, sliding window counters), with a per-process budget while Redis is away.
 
 A process takes a large budget from Redis in slices of 1 % of its quota (one `hit` with that
-cost) and spends the slice itself for up to a second, so most requests make no round trip to
-Redis; a budget under 100 requests is taken one request at a time. Several processes together
-stay within the quota, and may refuse early by what their unspent slices hold (under 1 % of
-the quota each)."""
+cost) and spends each slice itself, so most requests make no round trip to Redis; a budget
+under 100 requests is taken one request at a time. A slice is counted when it is taken, so
+what a process has taken and not yet spent may make another refuse early, and requests spent
+from it later are not counted again: either way by less than 1 % of the quota per process."""
 
 from __future__ import annotations
 
@@ -28,10 +28,8 @@ log = logging.getLogger("tandem.ratelimit")
 # slow requests down. While away, it is tried again after REDIS_RETRY seconds.
 REDIS_TIMEOUT = 0.25
 REDIS_RETRY = 5.0
-# A slice of budget taken from Redis is spent within this long, or forgotten.
-SLICE_SECONDS = 1.0
-# Slices held at once (one per client address or key lately seen); past it they are dropped,
-# which only costs those clients a round trip to Redis.
+# Slices held at once (one per client address or key lately seen); past it they are all
+# dropped, and what they held is lost to their clients (under 1 % of a quota each).
 MAX_SLICES = 10_000
 
 
@@ -87,8 +85,8 @@ class RateLimiter:
             self.shared = SlidingWindowCounterRateLimiter(storage)
         self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.redis_away_until = 0.0
-        # (budget, identity) -> (requests left in the slice, until when it may be spent)
-        self.slices: dict[tuple[str, str], tuple[int, float]] = {}
+        # (budget, identity) -> requests left in the slice this process took
+        self.slices: dict[tuple[str, str], int] = {}
 
     def policies(self) -> str:
         """The RateLimit-Policy field naming every budget in force."""
@@ -136,19 +134,18 @@ class RateLimiter:
     ) -> bool:
         """One request of the shared budget: from this process's slice while it lasts, else
         a new slice from Redis (or a single request when a slice no longer fits)."""
-        now = time.monotonic()
         slot = (item.namespace, identity)
-        left, until = self.slices.get(slot, (0, 0.0))
-        if left > 0 and now < until:
-            self.slices[slot] = (left - 1, until)
+        left = self.slices.pop(slot, 0)
+        if left > 0:
+            if left > 1:
+                self.slices[slot] = left - 1
             return True
         size = max(1, item.amount // 100)
         if size > 1 and await shared.hit(item, identity, cost=size):
             if len(self.slices) >= MAX_SLICES:
                 self.slices.clear()
-            self.slices[slot] = (size - 1, now + SLICE_SECONDS)
+            self.slices[slot] = size - 1
             return True
-        self.slices.pop(slot, None)
         return await shared.hit(item, identity)
 
     def _refusal(self, item: RateLimitItem, reset_time: float) -> Refusal:
