@@ -4,6 +4,7 @@ against the stats endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections import defaultdict
@@ -39,7 +40,9 @@ async def demo_data(
     (one after travel, one remote); returns a read-only key of CITES."""
     async with session_scope(session_factory) as session:
         await demo.seed_demo(session)
-    admin = await make_key(session_factory, "coordinator", None, ["admin"])
+    admin = await _accepted(
+        live_api, await make_key(session_factory, "coordinator", None, ["admin"])
+    )
     async with httpx.AsyncClient(base_url=live_api, headers=admin, timeout=10) as client:
         proposals = (await client.get("/v1/allocations", params={"status": "proposed"})).json()
         largest = sorted(proposals["items"], key=lambda a: (-a["hours"], a["id"]))
@@ -51,7 +54,20 @@ async def demo_data(
         for allocation in chosen:
             accepted = await client.post(f"/v1/allocations/{allocation['id']}/accept")
             assert accepted.status_code == 200, accepted.text
-    return await make_key(session_factory, "dashboard", "CITES", ["read"])
+    return await _accepted(
+        live_api, await make_key(session_factory, "dashboard", "CITES", ["read"])
+    )
+
+
+async def _accepted(live_api: str, headers: dict[str, str]) -> dict[str, str]:
+    """The key, once the live API knows it: a key made in the database reaches every API
+    process within a second (each reads the set of issued keys again)."""
+    async with httpx.AsyncClient(base_url=live_api, headers=headers, timeout=10) as client:
+        for _ in range(50):
+            if (await client.get("/v1/api-keys/me")).status_code != 401:
+                return headers
+            await asyncio.sleep(0.1)
+    raise AssertionError("the live API did not accept a new key within 5 s")
 
 
 class PageWatch:
@@ -419,7 +435,9 @@ async def test_dashboard_shows_the_figures_of_the_stats_endpoints(
 async def test_a_refused_key_is_said_and_not_kept(
     live_api: str, browser: Browser, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    write_only = await make_key(session_factory, "sync", "CMS", ["write"])
+    write_only = await _accepted(
+        live_api, await make_key(session_factory, "sync", "CMS", ["write"])
+    )
     page = await browser.new_page()
     await page.goto(f"{live_api}/dashboard")
     await page.get_by_label("API key").fill("tdm_not-a-key")

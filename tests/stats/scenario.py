@@ -13,15 +13,28 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.calendars.days import Place, public_holidays
 from shared.db import session_scope
 from shared.support.allocations.proposals import ProposalIn, apply_proposals
 from shared.support.requests import service as requests
 from tests.factories import activity_body, create, meeting_body
 
+# The duty stations of the scenario's secretariats (CITES in Geneva, CMS in Bonn).
+_STATIONS = (Place("CH", "GE"), Place("DE", "NW"))
+_SPAN_DAYS = 42
+
 
 def first_monday(today: date) -> date:
-    """The Monday of next week but one: every window of the scenario lies ahead."""
-    return today + timedelta(days=7 - today.weekday() + 7)
+    """The Monday of next week but one, or a later one, such that the scenario's six weeks
+    hold no public holiday at either duty station: its proposals name their days, and an
+    accept re-checks that each is still a working day of both secretariats."""
+    monday = today + timedelta(days=7 - today.weekday() + 7)
+    while any(
+        public_holidays(place, monday, monday + timedelta(days=_SPAN_DAYS - 1))
+        for place in _STATIONS
+    ):
+        monday += timedelta(days=7)
+    return monday
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,6 +41,19 @@ SERIES = (
 )
 
 
+def _jobs(log: Path) -> list[dict[str, Any]]:
+    """The worker's one-line-per-job log entries (a line still being written is skipped)."""
+    jobs = []
+    for line in log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("msg") == "job":
+            jobs.append(entry)
+    return jobs
+
+
 async def test_worker_serves_metrics_and_logs_each_job_with_the_request_that_queued_it(
     client: httpx.AsyncClient, keys: Keys, process_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -63,8 +77,12 @@ async def test_worker_serves_metrics_and_logs_each_job_with_the_request_that_que
                     text = (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
                 except httpx.HTTPError:
                     text = ""
-                if 'tandem_matching_runs_total{status="succeeded"}' in text and (
-                    'task="changes.sequence"' in text
+                # The run may take the request's trigger before the request's own job comes
+                # up: wait for that job's line too.
+                if (
+                    'tandem_matching_runs_total{status="succeeded"}' in text
+                    and 'task="changes.sequence"' in text
+                    and any(j.get("request_id") == "sync-run-7" for j in _jobs(log))
                 ):
                     break
                 await asyncio.sleep(0.5)
@@ -74,11 +92,7 @@ async def test_worker_serves_metrics_and_logs_each_job_with_the_request_that_que
         assert 'tandem_matching_phase_duration_seconds_count{phase="solve"}' in text
     finally:
         stop_process(worker)
-    jobs = [
-        entry
-        for entry in (json.loads(line) for line in log.read_text().splitlines() if line[:1] == "{")
-        if entry["msg"] == "job"
-    ]
+    jobs = _jobs(log)
     queued = [j for j in jobs if j.get("request_id") == "sync-run-7"]
     assert queued, jobs
     assert {"job_id", "task", "duration_s", "outcome"} <= set(queued[0])
