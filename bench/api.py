@@ -271,7 +271,11 @@ def drive(
             for name, (pid, port) in targets.items():
                 base = load.Job(port, mode, conns, args.warmup, key, files["ids"], files["body"])
                 if args.warmup > 0:
-                    load.run(base, args.client)
+                    warm = load.run(base, args.client)
+                    # The warm-up's last requests are still being answered when its client
+                    # hangs up: let them finish, or they count against the measured run's
+                    # connections (at 256, the API's concurrency limit sheds them as 503s).
+                    time.sleep(min(5.0, warm.max_ms / 1000 + 0.25))
                 job = load.Job(port, mode, conns, duration, key, files["ids"], files["body"])
                 profile = args.profile if name == "tandem" and conns == args.connections else None
                 m = measure(job, args.client, pid, profile, mode)
@@ -280,7 +284,8 @@ def drive(
                 print(
                     f"  {name:6} {mode:4} c={conns:<3} {r.rps:8.0f} req/s  "
                     f"p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  max {r.max_ms:7.1f} ms  "
-                    f"errors {r.errors}  timeouts {r.timeouts}  server cpu {m.server_cpu:4.0%} "
+                    f"errors {r.errors} ({r.non_2xx} answers)  timeouts {r.timeouts}  "
+                    f"server cpu {m.server_cpu:4.0%} "
                     f"({m.cpu_us:,.0f} us/req)  machine cpu {m.machine_cpu:4.0%}",
                     flush=True,
                 )

@@ -44,6 +44,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    non_2xx: int = 0  # of the errors, answers with another status (wrk: 4xx and 5xx)
 
     @property
     def rps(self) -> float:
@@ -75,8 +76,10 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'BENCH_RESULT {"requests": %%d, "us": %%d, "errors": %%d, "timeouts": %%d,' ..
+    ' "connect": %%d, "read": %%d, "write": %%d, "status": %%d,' ..
     ' "p50": %%d, "p99": %%d, "max": %%d}\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.status, e.timeout,
+    e.connect, e.read, e.write, e.status,
     latency:percentile(50.0), latency:percentile(99.0), latency.max))
 end
 """
@@ -119,6 +122,7 @@ def _parse(stdout: str) -> Result:
                 p50_ms=d["p50"] / 1000,
                 p99_ms=d["p99"] / 1000,
                 max_ms=d["max"] / 1000,
+                non_2xx=d.get("status", 0),
             )
     raise RuntimeError(f"load generator printed no result:\n{stdout}")
 
@@ -202,6 +206,7 @@ class _Connection(asyncio.Protocol):
         self.gen.latencies.append(elapsed)
         if not 200 <= self.parser.get_status_code() < 300:
             self.gen.errors += 1
+            self.gen.non_2xx += 1
         self.send()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -221,6 +226,7 @@ class _Generator:
         self.ids = ids
         self.latencies: list[float] = []
         self.errors = 0
+        self.non_2xx = 0
         self.deadline = 0.0
         auth = f"Authorization: Bearer {key}\r\nHost: 127.0.0.1\r\n".encode()
         if mode == "post":
@@ -264,6 +270,7 @@ class _Generator:
             "requests": len(lat),
             "us": int(seconds * 1e6),
             "errors": self.errors,
+            "status": self.non_2xx,
             "timeouts": sum(1 for x in lat if x > self.timeout),
             "p50": pct(0.5),
             "p99": pct(0.99),

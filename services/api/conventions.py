@@ -22,6 +22,15 @@ _IDEMPOTENCY_KEY_OK = re.compile(r"^[\x21-\x7e]{1,255}$")
 _ETAG_VALUE = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type header names plain JSON in UTF-8."""
+    if content_type is None:
+        return False
+    media_type, _, parameters = content_type.partition(";")
+    parameters = parameters.strip().lower()
+    return media_type.strip().lower() == JSON and parameters in {"", "charset=utf-8"}
+
+
 def json_response(
     body: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:

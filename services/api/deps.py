@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -38,10 +38,11 @@ async def _turn(gate: asyncio.Semaphore, settings: Settings) -> AsyncIterator[No
         gate.release()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent (reads: none)."""
-    state = request.app.state
-    if request.method in _READ_METHODS:
+@asynccontextmanager
+async def request_session(state: Any, method: str) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the block ends without error (reads:
+    none); the jobs buffered during it are sent after the commit."""
+    if method in _READ_METHODS:
         # Each statement has committed on its own: nothing to commit or roll back.
         async with _turn(state.read_gate, state.settings), state.read_session_factory() as session:
             yield session
@@ -60,6 +61,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         jobs = queue.take_pending(session)
     if jobs:
         await queue.send(state.queue, jobs)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session (see `request_session`), committed before the response is sent."""
+    async with request_session(request.app.state, request.method) as session:
+        yield session
 
 
 async def get_settings_dep(request: Request) -> Settings:

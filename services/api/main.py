@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from services.api import openapi, problems
 from services.api.auth import KeyCache
 from services.api.deps import refuse_control_characters, reject_unknown_query
+from services.api.fastpath import FastPaths
 from services.api.middleware import EdgeMiddleware, Metrics, RouteLabels
 from services.api.ratelimit import RateLimiter
 from services.api.routers import (
@@ -49,8 +50,9 @@ details (`application/problem+json`).
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API application; connections are opened in the lifespan."""
+def create_app(settings: Settings | None = None, *, fast_paths: bool = True) -> FastAPI:
+    """Build the API application; connections are opened in the lifespan. Without
+    `fast_paths`, FastAPI's routes answer every request (services/api/fastpath.py)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -115,6 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         window=settings.rate_limit_window_seconds,
     )
     problems.install(app)
+    if fast_paths:
+        # Inside the edge: added first, so it runs after it.
+        app.add_middleware(
+            FastPaths, routes=activities.fast_routes, answered=app.state.metrics.fast_path
+        )
     app.add_middleware(
         EdgeMiddleware,
         metrics=app.state.metrics,

@@ -59,6 +59,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
         )
+        self.fast_path = Counter(
+            "tandem_http_fast_path_requests",
+            "Requests answered by a route's fast path (services/api/fastpath.py), by operation",
+            ["operation"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "tandem_rate_limited",
             "Requests refused at the edge for load: reason key, address or overload",

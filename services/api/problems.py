@@ -92,8 +92,8 @@ def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-async def _app_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
+def app_error_response(exc: AppError) -> Response:
+    """The problem+json answer to an error a service raised."""
     headers = {"WWW-Authenticate": 'Bearer realm="tandem"'} if exc.status == 401 else None
     if isinstance(exc, ServiceUnavailable):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -106,6 +106,23 @@ async def _app_error(_request: Request, exc: Exception) -> Response:
         headers=headers,
         **exc.extra,
     )
+
+
+def expected_error_response(exc: Exception) -> Response | None:
+    """The answer to an error a route may expect (a service's AppError, a unique index that
+    fired despite the services' checks: 409 naming the field), or None for a bug."""
+    if isinstance(exc, AppError):
+        return app_error_response(exc)
+    if isinstance(exc, IntegrityError):
+        conflict = conflict_for(exc)
+        if conflict is not None:
+            return app_error_response(conflict)
+    return None
+
+
+async def _app_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return app_error_response(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -165,12 +182,8 @@ def unhandled_response(exc: BaseException, route: str) -> Response:
 
 
 async def _integrity_error(request: Request, exc: Exception) -> Response:
-    """A unique index that fired despite the services' checks: 409 naming the field."""
     assert isinstance(exc, IntegrityError)
-    conflict = conflict_for(exc)
-    if conflict is None:
-        return await _unhandled(request, exc)
-    return await _app_error(request, conflict)
+    return expected_error_response(exc) or await _unhandled(request, exc)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

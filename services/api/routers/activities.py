@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
 from starlette.responses import Response
 
-from services.api.auth import ReadKey, WriteKey
-from services.api.conventions import expected_version, idempotent, object_response
-from services.api.deps import SessionDep, SettingsDep
+from services.api.auth import ReadKey, WriteKey, edge_principal
+from services.api.conventions import expected_version, idempotent, is_json, object_response
+from services.api.deps import SessionDep, SettingsDep, request_session
+from services.api.fastpath import FastRoute
 from services.api.routing import (
     Cursor,
     Limit,
@@ -29,7 +33,8 @@ from shared.activities.schemas import (
     ActivityWrite,
     Theme,
 )
-from shared.policy import reference_owner
+from shared.pagination import MAX_LIMIT
+from shared.policy import Principal, reference_owner
 from shared.schemas import Page
 from shared.types import MeetingCode, SecretariatCode, Timestamp
 
@@ -106,11 +111,17 @@ async def create_activity(
     key: WriteKey,
     settings: SettingsDep,
 ) -> Response:
+    return await _create(request, session, key, body, settings.idempotency_ttl_hours)
+
+
+async def _create(
+    request: Request, session: SessionDep, key: Principal, body: ActivityWrite, ttl_hours: int
+) -> Response:
     async def produce() -> Response:
         activity = await service.create(session, key, body)
         return created_response(request, activity, "/v1/activities")
 
-    return await idempotent(request, session, key, settings.idempotency_ttl_hours, produce)
+    return await idempotent(request, session, key, ttl_hours, produce)
 
 
 @router.put(
@@ -181,3 +192,72 @@ async def delete_activity(
 ) -> Response:
     await service.delete_activity(session, key, activity_id, expected_version(request))
     return Response(status_code=204)
+
+
+# The plain forms of the three requests other systems send most, answered by
+# services/api/fastpath.py with the services and helpers the routes above use; anything else
+# (other filters, HEAD, a body that does not validate...) is answered by those routes.
+_UUID = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_PAGE_QUERY = {
+    "limit": re.compile(f"[1-9][0-9]{{0,{len(str(MAX_LIMIT)) - 1}}}"),
+    # Cursors the service hands out are unpadded base64url.
+    "cursor": re.compile("[A-Za-z0-9_-]{1,512}"),
+}
+
+
+async def _fast_list(request: Request, params: dict[str, str]) -> Response | None:
+    limit = int(params.get("limit", "50"))
+    if limit > MAX_LIMIT:
+        return None
+    async with request_session(request.app.state, "GET") as session:
+        items, next_cursor = await service.list_activities(
+            session, cursor=params.get("cursor"), limit=limit
+        )
+    return page_response(items, next_cursor)
+
+
+async def _fast_get(request: Request, params: dict[str, str]) -> Response:
+    activity_id = uuid.UUID(params["activity_id"])
+    async with request_session(request.app.state, "GET") as session:
+        return object_response(request, await service.get(session, activity_id))
+
+
+async def _fast_create(request: Request, _params: dict[str, str]) -> Response | None:
+    if not is_json(request.headers.get("content-type")):
+        return None
+    try:
+        body = ActivityWrite.model_validate(orjson.loads(await request.body()))
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
+    state = request.app.state
+    async with request_session(state, "POST") as session:
+        return await _create(
+            request, session, edge_principal(request), body, state.settings.idempotency_ttl_hours
+        )
+
+
+fast_routes = (
+    FastRoute(
+        "list_activities",
+        "GET",
+        re.compile("/v1/activities"),
+        "read",
+        _fast_list,
+        query=_PAGE_QUERY,
+    ),
+    FastRoute(
+        "get_activity",
+        "GET",
+        re.compile(f"/v1/activities/(?P<activity_id>{_UUID})"),
+        "read",
+        _fast_get,
+    ),
+    FastRoute(
+        "create_activity",
+        "POST",
+        re.compile("/v1/activities"),
+        "write",
+        _fast_create,
+        reads_body=True,
+    ),
+)
