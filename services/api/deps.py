@@ -39,10 +39,11 @@ async def _turn(gate: asyncio.Semaphore, settings: Settings) -> AsyncIterator[No
 
 
 @asynccontextmanager
-async def request_session(state: Any, method: str) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed when the block ends without error (reads:
-    none); the jobs buffered during it are sent after the commit."""
-    if method in _READ_METHODS:
+async def request_session(state: Any, *, transaction: bool) -> AsyncIterator[AsyncSession]:
+    """The request's session: one transaction, committed when the block ends without error;
+    or, without `transaction` (reads, and writes a service makes in one statement), each
+    statement committed on its own. The jobs buffered during it are sent after the commit."""
+    if not transaction:
         # Each statement has committed on its own: nothing to commit or roll back.
         async with _turn(state.read_gate, state.settings), state.read_session_factory() as session:
             yield session
@@ -65,7 +66,8 @@ async def request_session(state: Any, method: str) -> AsyncIterator[AsyncSession
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session (see `request_session`), committed before the response is sent."""
-    async with request_session(request.app.state, request.method) as session:
+    transaction = request.method not in _READ_METHODS
+    async with request_session(request.app.state, transaction=transaction) as session:
         yield session
 
 

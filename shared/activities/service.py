@@ -138,6 +138,14 @@ def _require_may_create(principal: Principal, data: ActivityWrite) -> None:
         )
 
 
+def create_needs_transaction(data: ActivityWrite) -> bool:
+    """Whether `create` needs a transaction around it. Without an external reference it reads
+    the codes the activity names and writes in one statement (the row, its change and its
+    event), so each statement may commit on its own; with one, it holds the reference's lock
+    until its write commits."""
+    return data.external_ref is not None
+
+
 async def create(
     session: AsyncSession, principal: Principal, data: ActivityWrite
 ) -> dict[str, Any]:

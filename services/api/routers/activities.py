@@ -209,7 +209,7 @@ async def _fast_list(request: Request, params: dict[str, str]) -> Response | Non
     limit = int(params.get("limit", "50"))
     if limit > MAX_LIMIT:
         return None
-    async with request_session(request.app.state, "GET") as session:
+    async with request_session(request.app.state, transaction=False) as session:
         items, next_cursor = await service.list_activities(
             session, cursor=params.get("cursor"), limit=limit
         )
@@ -218,7 +218,7 @@ async def _fast_list(request: Request, params: dict[str, str]) -> Response | Non
 
 async def _fast_get(request: Request, params: dict[str, str]) -> Response:
     activity_id = uuid.UUID(params["activity_id"])
-    async with request_session(request.app.state, "GET") as session:
+    async with request_session(request.app.state, transaction=False) as session:
         return object_response(request, await service.get(session, activity_id))
 
 
@@ -230,7 +230,10 @@ async def _fast_create(request: Request, _params: dict[str, str]) -> Response | 
     except (orjson.JSONDecodeError, ValidationError):
         return None
     state = request.app.state
-    async with request_session(state, "POST") as session:
+    # Without an Idempotency-Key (whose record is written with the activity), a create is a
+    # read of the codes it names and one write: no BEGIN and COMMIT for it.
+    transaction = "idempotency-key" in request.headers or service.create_needs_transaction(body)
+    async with request_session(state, transaction=transaction) as session:
         return await _create(
             request, session, edge_principal(request), body, state.settings.idempotency_ttl_hours
         )
