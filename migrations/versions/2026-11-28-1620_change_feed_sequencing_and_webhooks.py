@@ -1,7 +1,7 @@
 """change feed sequencing and webhooks
 
 The change feed's positions come from `change_seq`, drawn only by the sequencer after the
-writing transaction has committed (see shared/changefeed.py). Events gain `dispatched_at`,
+writing transaction has committed (see shared/feed/changefeed.py). Events gain `dispatched_at`,
 set when the worker fans them out to webhook subscriptions.
 
 Revision ID: 0006

@@ -34,8 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, events
 from shared.db.compiled import Compiled
+from shared.feed import changes, events
 from shared.models import Activity, Meeting, Secretariat
 from shared.taxa.service import resolution_of_names
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, events
 from shared.activities import repository
 from shared.activities.schemas import ActivityWrite
 from shared.config import get_settings
 from shared.db import crud
 from shared.errors import Forbidden, NotFound
+from shared.feed import changes, events
 from shared.meetings import service as meetings
 from shared.models import Activity
 from shared.pagination import decode_cursor, split_page

@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes
 from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from shared.feed import changes
 from shared.policy import Principal
 
 M = TypeVar("M")

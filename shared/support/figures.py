@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import events, history
+from shared.feed import events, history
 from shared.models import CapacityOffer, WorkloadRequest
 from shared.support import rules
 from shared.support.allocations import repository as allocations

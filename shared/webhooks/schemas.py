@@ -8,7 +8,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints, field_validator
 
-from shared.events import EVENT_TYPES
+from shared.feed.events import EVENT_TYPES
 from shared.schemas import InputModel, MergePatch, OutputModel
 from shared.types import LINE_PATTERN
 

@@ -16,10 +16,10 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import changefeed
 from shared.activities import service as activities
 from shared.activities.schemas import ActivityWrite
 from shared.db import create_engine, create_session_factory, session_scope
+from shared.feed import changefeed
 from shared.policy import Principal
 from tests.factories import Keys, activity_body, create, meeting_body
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import changefeed
 from shared.db import session_scope
 from shared.embedded import free_port
+from shared.feed import changefeed
 from shared.matching import service as matching
 from tests.factories import Keys, activity_body
 from tests.integration.conftest import LOOPBACK, Receiver

@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared import changefeed
 from shared.db import session_scope
 from shared.embedded import free_port
+from shared.feed import changefeed
 from tests.factories import Keys, activity_body, create, meeting_body
 from tests.servers import ROOT, start_process, stop_process, wait_for
 

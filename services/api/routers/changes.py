@@ -14,8 +14,8 @@ from services.api.auth import ReadKey
 from services.api.conventions import json_response
 from services.api.deps import SessionDep
 from services.api.routing import problems
-from shared import changefeed
 from shared.db import session_scope
+from shared.feed import changefeed
 
 router = APIRouter(prefix="/changes", tags=["change feed"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.worker.units import unit_of_work
-from shared import changefeed
+from shared.feed import changefeed
 
 
 async def sequence(ctx: dict[str, Any]) -> int:

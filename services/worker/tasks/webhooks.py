@@ -7,7 +7,7 @@ from typing import Any
 
 from services.worker.units import unit_of_work, units_of_work
 from shared import queue
-from shared.events import DELIVER_TASK
+from shared.feed.events import DELIVER_TASK
 from shared.webhooks import delivery
 
 

@@ -17,8 +17,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, events, history
 from shared.errors import Conflict
+from shared.feed import changes, events, history
 from shared.models import Allocation, AllocationDay, CapacityOffer, WorkloadRequest
 from shared.support import figures, rules
 from shared.support.allocations import repository as repo

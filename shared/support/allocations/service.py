@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import changes, events, history
 from shared.calendars import service as calendars
 from shared.db import crud
 from shared.errors import Conflict, NotFound
+from shared.feed import changes, events, history
 from shared.matching.triggers import trigger
 from shared.models import Allocation, CapacityOffer, WorkloadRequest
 from shared.policy import Principal, require_own_secretariat, require_secretariat

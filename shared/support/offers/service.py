@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import history
 from shared.db import crud
 from shared.errors import Conflict
+from shared.feed import history
 from shared.matching.triggers import trigger
 from shared.models import CapacityOffer
 from shared.policy import Principal, require_own_secretariat

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import events, history
 from shared.activities import service as activities
 from shared.db import crud
 from shared.errors import Conflict, Unprocessable
+from shared.feed import events, history
 from shared.matching.triggers import trigger
 from shared.meetings.service import ensure_codes_exist
 from shared.models import WorkloadRequest

@@ -1,6 +1,6 @@
 """The change feed: positions given after commit, reads by cursor, retention.
 
-Every write records a `change` row in its own transaction (shared/changes.py) with
+Every write records a `change` row in its own transaction (shared/feed/changes.py) with
 `seq` NULL. A plain sequence drawn at insert time would not give a safe cursor: a
 transaction that drew 41 may commit after one that drew 42, so a reader that has moved
 past 42 would never see 41. Here positions are given *after* commit by the sequencer:
@@ -28,9 +28,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.changes import RESOURCE_TYPES
 from shared.errors import BadRequest, Gone, Unprocessable
 from shared.feed import repository
+from shared.feed.changes import RESOURCE_TYPES
 from shared.pagination import decode_cursor, encode_cursor
 
 # Arbitrary constant naming the sequencer's advisory lock (one per database).
