@@ -17,14 +17,18 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rate limits", ("services/api/ratelimit.py", "limits/")),
     ("enqueue of the jobs after the write (Redis)", ("shared/queue.py", "redis/")),
     ("PostgreSQL statements (asyncpg: send, wait, decode)", ("asyncpg/",)),
-    ("SQLAlchemy session, pool checkout, transaction", ("sqlalchemy/",)),
+    (
+        "the request's session: its turn, SQLAlchemy session, pool checkout, transaction",
+        ("sqlalchemy/", "services/api/deps.py"),
+    ),
     ("validation of the body (pydantic)", ("pydantic/", "pydantic_core/")),
     (
         "own code: services, rules, building and serialising the answer",
         ("shared/", "services/api/routers/", "services/api/conventions.py", "orjson"),
     ),
     ("the answer written to the socket (uvicorn's send)", ("RequestResponseCycle.send",)),
-    ("fast paths: matching, the key's scope, the session (services/api/fastpath.py)", ()),
+    # Only samples whose own frame is in the fast paths: every fast path's stack passes there.
+    ("fast paths' own lines: matching, the key's scope (services/api/fastpath.py)", ()),
     ("FastAPI dependency solving", ("fastapi/dependencies/",)),
     (
         "FastAPI and Starlette otherwise (routing, request and response objects, layers)",
@@ -35,13 +39,11 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "starlette/responses.py",
             "starlette/middleware/exceptions.py",
             "starlette/_exception_handler.py",
-            "services/api/deps.py",
-            "services/api/auth.py",
         ),
     ),
     (
         "edge middleware, its own lines (request id, headers, metrics)",
-        ("services/api/middleware.py", "prometheus_client/"),
+        ("services/api/middleware.py", "services/api/auth.py", "prometheus_client/"),
     ),
     ("uvicorn and httptools reading and parsing the request", ("uvicorn/",)),
 )
